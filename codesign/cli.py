@@ -1,0 +1,137 @@
+"""The ``codesign`` command: a thin typer layer over :mod:`codesign.api`.
+
+One error boundary: a :class:`CodesignError` prints ``where: what`` and exits 1, no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from codesign.errors import CodesignError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Hardware-software co-design of ML accelerators: search hardware and compiler schedules together.")
+
+SpaceArg = Annotated[Path, typer.Argument(help="Space file (YAML), e.g. spaces/edge.yaml.", show_default=False)]
+
+
+def _fail(exc: CodesignError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def validate(space: SpaceArg) -> None:
+    """Check a space file without running it."""
+    from codesign.spec.loader import load_space
+    from codesign.spec.params import describe_domain, grid_size, search_domains
+
+    try:
+        s = load_space(space)
+    except CodesignError as exc:
+        _fail(exc)
+    doms = search_domains(s)
+    typer.echo(f"{space}: ok: {len(s.workloads)} workloads, {len(s.hardware.memory)} memory levels, "
+               f"{len(doms)} searched parameters, {len(s.objectives)} objectives, {len(s.constraints)} constraints")
+    size = grid_size(s)
+    for name, d in doms.items():
+        typer.echo(f"  {name}: {describe_domain(d)}")
+    typer.echo(f"  designs in the grid: {'continuous' if size == float('inf') else f'{size:.3g}'}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of space files (for editor completion and checking)."""
+    from codesign.spec.space import Space
+
+    typer.echo(json.dumps(Space.model_json_schema(), indent=2))
+
+
+@app.command()
+def search(
+    space: SpaceArg,
+    trials: Annotated[Optional[int], typer.Option(help="Trials the study should hold (default: the space's search.trials).", min=1)] = None,
+    timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long, e.g. 10min, 30s.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Sampler seed (default: the space's search.seed).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Worker processes on this machine.", min=1)] = None,
+    storage: Annotated[Optional[str], typer.Option(help="optuna storage URL (e.g. postgresql://...); default: journal under runs/<study>/.")] = None,
+    study: Annotated[Optional[str], typer.Option(help="Study name (default: the space's name).")] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run directories go.")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Search the space; write runs/<study>/ and print the Pareto front. Rerun to resume."""
+    from codesign import api
+    from codesign.units import UnitError, parse_quantity
+
+    try:
+        s = api.load_space(space)
+        timeout_s = None
+        if timeout is not None:
+            try:
+                timeout_s = float(parse_quantity(timeout, "time"))
+            except UnitError as exc:
+                raise CodesignError(str(exc), "--timeout") from None
+        from codesign.cli_view import ProgressView, print_front
+
+        view = ProgressView(s, enabled=not quiet)
+        with view:
+            try:
+                result = api.search(s, trials=trials, timeout_s=timeout_s, seed=seed if seed is not None else ...,
+                                    jobs=jobs, storage=storage, study=study, runs_dir=runs_dir,
+                                    space_text=space.read_text(), on_progress=view.update)
+            except KeyboardInterrupt:
+                view.stop()
+                typer.echo("interrupted: finished trials are saved; run the same command to resume", err=True)
+                raise typer.Exit(130) from None
+    except CodesignError as exc:
+        _fail(exc)
+    if not quiet:
+        print_front(s, result)
+    else:
+        typer.echo(f"{result.run_dir}: {len(result.trials)} trials, {len(result.pareto)} Pareto-optimal feasible designs")
+
+
+@app.command()
+def evaluate(
+    space: SpaceArg,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Parameter value, e.g. --set hardware.array.rows=32 (repeat).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Evaluate one design of the space (every searched parameter given with --set)."""
+    from codesign import api
+    from codesign.cli_view import print_design, result_json
+    from codesign.flow import InfeasibleDesign
+    from codesign.spec.params import parse_value
+
+    try:
+        s = api.load_space(space)
+        values = {}
+        for item in set_ or []:
+            if "=" not in item:
+                raise CodesignError(f"expected key=value, got {item!r}", "--set")
+            key, _, text = item.partition("=")
+            values[key.strip()] = parse_value(key.strip(), text.strip())
+        try:
+            result = api.evaluate(s, values)
+        except InfeasibleDesign as exc:
+            raise CodesignError(f"infeasible design: {exc}", str(space)) from None
+    except CodesignError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result_json(result), indent=2))
+    else:
+        print_design(s, result)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except CodesignError as exc:  # pragma: no cover - commands catch their own
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,126 @@
+"""The one flow, used by the API, the CLI and the search: design -> accelerator -> mappings -> metrics.
+
+:func:`evaluate_design` builds the accelerator of a design, compiles every unique layer of
+every workload with the mapper, and aggregates latency (s), energy (J), power (W), area (mm²),
+EDP (J·s), throughput (inferences/s) and utilization per workload and over workloads, plus
+the constraint values optuna needs (feasible iff every value <= 0).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codesign.compiler.mapper import SchedulePolicy, map_layer
+from codesign.compiler.mapping import MappingError
+from codesign.cost.results import WorkloadResult
+from codesign.hardware.accelerator import Accelerator
+from codesign.hardware.build import build_accelerator
+from codesign.spec.space import Constraint, Space
+from codesign.spec.vocabulary import METRICS
+from codesign.workload.ir import Workload
+from codesign.workload.zoo import load_model
+
+
+class InfeasibleDesign(Exception):
+    """A design that cannot run a workload at all (e.g. a layer no mapping fits); ``str`` is the reason."""
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """Everything about one evaluated design."""
+
+    design: dict[str, Any]
+    accelerator: Accelerator
+    workloads: tuple[WorkloadResult, ...]
+    metrics: dict[str, float]                 # aggregated, base units
+    per_workload: dict[str, dict[str, float]]  # workload -> metric -> value
+    violations: dict[str, float]              # constraint text -> value (> 0 means violated)
+
+    @property
+    def feasible(self) -> bool:
+        return all(v <= 0 for v in self.violations.values())
+
+
+@functools.lru_cache(maxsize=64)
+def _workload(model: str, batch: int, seq_len: int | None, name: str, weight: float, base: str) -> Workload:
+    return load_model(model, batch=batch, seq_len=seq_len, name=name, weight=weight, base=Path(base))
+
+
+def space_workloads(space: Space, base: Path) -> tuple[Workload, ...]:
+    """The workloads of ``space`` (model paths resolved relative to ``base``)."""
+    return tuple(_workload(w.model, w.batch, w.seq_len, w.label, w.weight, str(base)) for w in space.workloads)
+
+
+def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -> WorkloadResult:
+    """Map and cost every layer of ``workload``; raise :class:`InfeasibleDesign` if one cannot be mapped."""
+    layers = []
+    for layer in workload.layers:
+        try:
+            layers.append(map_layer(layer, acc, policy))
+        except MappingError as exc:
+            raise InfeasibleDesign(f"{workload.name}: {exc}") from None
+    cycles = sum(r.cycles * r.layer.count for r in layers)
+    latency = cycles / acc.clock_hz
+    dynamic_pj = sum(r.energy_pj * r.layer.count for r in layers)
+    energy = dynamic_pj * 1e-12 + acc.leakage_w * latency
+    macs = workload.total_macs
+    return WorkloadResult(workload.name, tuple(layers), latency, energy, macs,
+                          macs / (cycles * acc.num_macs), acc.peak_macs_per_s)
+
+
+def workload_metrics(r: WorkloadResult, area_mm2: float) -> dict[str, float]:
+    return {"latency": r.latency_s, "energy": r.energy_j, "edp": r.energy_j * r.latency_s,
+            "power": r.power_w, "area": area_mm2, "throughput": r.throughput, "utilization": r.utilization}
+
+
+def aggregate(results: tuple[WorkloadResult, ...], weights: tuple[float, ...], area_mm2: float) -> dict[str, float]:
+    """Over workloads: weighted sums of latency, energy and EDP; worst power; weighted-mix
+    throughput (sum w / sum w·latency); MAC-weighted utilization."""
+    total_w = sum(weights)
+    latency = sum(w * r.latency_s for w, r in zip(weights, results)) / total_w
+    energy = sum(w * r.energy_j for w, r in zip(weights, results)) / total_w
+    edp = sum(w * r.energy_j * r.latency_s for w, r in zip(weights, results)) / total_w
+    busy = sum(r.macs / r.utilization for r in results)
+    return {"latency": latency, "energy": energy, "edp": edp,
+            "power": max(r.power_w for r in results), "area": area_mm2,
+            "throughput": 1.0 / latency, "utilization": sum(r.macs for r in results) / busy}
+
+
+def violation(c: Constraint, metrics: dict[str, float], per_workload: dict[str, dict[str, float]]) -> float:
+    """Constraint value for optuna: <= 0 when met; relative excess (value/limit - 1) otherwise."""
+    value = per_workload[c.workload][c.metric] if c.workload else metrics[c.metric]
+    if c.op == "<=":
+        return value / c.limit - 1.0
+    return 1.0 - value / c.limit if c.limit > 0 else -value
+
+
+def policy_of(design: dict[str, Any], space: Space) -> SchedulePolicy:
+    return SchedulePolicy(objective=str(design["schedule.objective"]),
+                          candidates=int(design["schedule.candidates"]), seed=space.schedule.seed)
+
+
+def evaluate_design(space: Space, design: dict[str, Any], base: Path) -> DesignResult:
+    """Evaluate one full design of ``space``; raise :class:`InfeasibleDesign` with the reason."""
+    acc = build_accelerator(space, design)
+    policy = policy_of(design, space)
+    workloads = space_workloads(space, base)
+    results = tuple(run_workload(w, acc, policy) for w in workloads)
+    area = acc.area_mm2
+    per = {r.name: workload_metrics(r, area) for r in results}
+    metrics = aggregate(results, tuple(w.weight for w in workloads), area)
+    violations = {c.text: violation(c, metrics, per) for c in space.constraints}
+    return DesignResult(design, acc, results, metrics, per, violations)
+
+
+def display(metric: str, value: float, unit: str | None = None) -> float:
+    """``value`` (base units) in the metric's display unit (objective unit if given)."""
+    from codesign.units import parse_quantity
+
+    kind, default_unit, factor, _ = METRICS[metric]
+    unit = unit or default_unit
+    if unit == default_unit:
+        return value * factor
+    return value / float(parse_quantity("1" + unit, kind))  # type: ignore[arg-type]

@@ -1,0 +1,105 @@
+"""Technology tables: energy per operation and per access, area per component, by node.
+
+Reference node is 45 nm. Sources (numbers are read from the publications; where a value is
+interpolated or assumed the table says so):
+
+- [H14] M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014,
+  Fig. 1.1.9: 45 nm, 0.9 V. Energy: 8-bit add 0.03 pJ, 32-bit add 0.1 pJ, 8-bit mult 0.2 pJ,
+  32-bit mult 3.1 pJ, 16-bit FP add 0.4 pJ / mult 1.1 pJ, 32-bit FP add 0.9 pJ / mult 3.7 pJ;
+  SRAM read of 64 bits: 8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ; DRAM 1.3-2.6 nJ per 64 bits.
+  Area: 8-bit add 36 um², 32-bit add 137 um², 8-bit mult 282 um², 32-bit mult 3495 um²,
+  16-bit FP add 1360 um² / mult 1640 um², 32-bit FP add 4184 um² / mult 7700 um².
+- [M07] K. Mistry et al., "A 45nm logic technology ...", IEDM 2007: 6T SRAM cell 0.346 um².
+- [OC17] M. O'Connor et al., "Fine-Grained DRAM", MICRO 2017: HBM2 3.9 pJ/bit, GDDR5 14 pJ/bit
+  (access + I/O energy).
+- [SB17] A. Stillmaker, B. Baas, "Scaling equations for the accurate prediction of CMOS device
+  performance from 180 nm to 7 nm", Integration 2017: energy and area scaling between nodes
+  (the factors below are rounded from its tables; between listed nodes we interpolate log-log).
+"""
+
+from __future__ import annotations
+
+import math
+
+# MAC = multiplier + accumulator adder (int: 32-bit accumulate; fp: fp32 accumulate), 45 nm.
+# (energy pJ, area um²) per MAC unit. int16 interpolates the multiplier quadratically in width
+# between H14's 8- and 32-bit values (assumed); bf16 is taken equal to fp16 (assumed).
+MAC_45NM: dict[str, tuple[float, float]] = {
+    "int8": (0.2 + 0.1, 282 + 137),          # [H14] 8b mult + 32b add
+    "int16": (0.8 + 0.1, 1128 + 137),        # interpolated (16/8)^2 x 8b mult, + 32b add
+    "fp16": (1.1 + 0.9, 1640 + 4184),        # [H14] fp16 mult + fp32 add
+    "bf16": (1.1 + 0.9, 1640 + 4184),        # assumed equal to fp16
+    "fp32": (3.7 + 0.9, 7700 + 4184),        # [H14] fp32 mult + fp32 add
+}
+OPERAND_BYTES = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
+ACCUMULATOR_BYTES = {"int8": 4, "int16": 4, "fp16": 4, "bf16": 4, "fp32": 4}
+
+# SRAM read energy per 64-bit access at 45 nm [H14]; capacities in bytes.
+_SRAM_POINTS = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
+SRAM_CELL_UM2_45NM = 0.346          # [M07]
+SRAM_ARRAY_EFFICIENCY = 0.7         # assumed: bit cells are ~70% of macro area (periphery)
+REGFILE_BIT_UM2_45NM = 2.0          # assumed: latch/flop-based register file bit incl. ports
+NETWORK_AREA_FRACTION = 0.10        # assumed: on-chip network ~10% of PE array area
+LEAKAGE_W_PER_MM2 = 0.02            # assumed: static power density of logic + SRAM
+
+# DRAM energy per bit (pJ), not scaled with the logic node. HBM2 from [OC17]; DDR4 from the
+# low end of [H14]'s 1.3 nJ per 64 bits (20 pJ/bit); LPDDR figures are assumed estimates for
+# mobile DRAM (interface + core), ordered by generation.
+DRAM_PJ_PER_BIT = {"HBM2": 3.9, "DDR4": 20.0, "LPDDR4": 6.0, "LPDDR4X": 5.0, "LPDDR5": 4.0}
+
+# node (nm) -> (energy factor, area factor) relative to 45 nm, rounded from [SB17].
+_NODE_SCALING = ((7, 0.20, 0.035), (10, 0.25, 0.06), (14, 0.32, 0.11), (16, 0.35, 0.13),
+                 (22, 0.45, 0.25), (28, 0.60, 0.39), (32, 0.70, 0.51), (45, 1.0, 1.0),
+                 (65, 1.6, 2.1))
+NODE_RANGE_NM = (7.0, 65.0)
+
+
+def _loglog(x: float, points: tuple[tuple[float, float], ...]) -> float:
+    """Piecewise log-log interpolation through ``points``; extrapolates the end segments."""
+    xs = [p[0] for p in points]
+    i = 1
+    while i < len(points) - 1 and x > xs[i]:
+        i += 1
+    (x0, y0), (x1, y1) = points[i - 1], points[i]
+    slope = math.log(y1 / y0) / math.log(x1 / x0)
+    return y0 * (x / x0) ** slope
+
+
+def node_scaling(node_nm: float) -> tuple[float, float]:
+    """(energy factor, area factor) of ``node_nm`` relative to 45 nm [SB17], log-log interpolated."""
+    lo, hi = NODE_RANGE_NM
+    if not lo <= node_nm <= hi:
+        raise ValueError(f"technology node {node_nm:g}nm is outside the tables ({lo:g}nm to {hi:g}nm)")
+    energy = _loglog(node_nm, tuple((n, e) for n, e, _ in _NODE_SCALING))
+    area = _loglog(node_nm, tuple((n, a) for n, _, a in _NODE_SCALING))
+    return energy, area
+
+
+def sram_pj_per_byte(capacity_bytes: float, node_nm: float) -> float:
+    """Read/write energy per byte of an SRAM (or register file) of ``capacity_bytes``.
+
+    64-bit access energy from [H14], interpolated log-log in capacity (extrapolated below 8 KB
+    and above 1 MB), divided by 8 bytes, scaled by node. Writes are taken equal to reads.
+    """
+    return _loglog(max(capacity_bytes, 1.0), _SRAM_POINTS) / 8.0 * node_scaling(node_nm)[0]
+
+
+def sram_area_mm2(capacity_bytes: float, node_nm: float, regfile: bool = False) -> float:
+    """Area of an on-chip memory of ``capacity_bytes`` in mm² at ``node_nm``."""
+    bit_um2 = REGFILE_BIT_UM2_45NM if regfile else SRAM_CELL_UM2_45NM / SRAM_ARRAY_EFFICIENCY
+    return capacity_bytes * 8 * bit_um2 * node_scaling(node_nm)[1] * 1e-6
+
+
+def mac_energy_pj(precision: str, node_nm: float) -> float:
+    """Energy of one multiply-accumulate in pJ."""
+    return MAC_45NM[precision][0] * node_scaling(node_nm)[0]
+
+
+def mac_area_mm2(precision: str, node_nm: float) -> float:
+    """Area of one MAC unit in mm²."""
+    return MAC_45NM[precision][1] * node_scaling(node_nm)[1] * 1e-6
+
+
+def dram_pj_per_byte(dram_type: str) -> float:
+    """Energy per byte moved to or from DRAM of ``dram_type``."""
+    return DRAM_PJ_PER_BIT[dram_type] * 8.0

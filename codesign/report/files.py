@@ -1,0 +1,88 @@
+"""Write a study's results to its run directory: space.yaml, trials.csv, pareto.csv, pareto.json, summary.md."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import yaml
+
+from codesign.report.tables import TrialRow, flat, objective_labels, pareto_rows, trial_rows
+from codesign.spec.space import Space
+
+
+def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: str, sampler: str) -> list[TrialRow]:
+    """Write every output file; return the Pareto rows."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "space.yaml").write_text(space_text)
+    rows = trial_rows(study, space)
+    front = pareto_rows(rows, space)
+    _csv(run_dir / "trials.csv", [flat(r, space) for r in rows], space, rows)
+    _csv(run_dir / "pareto.csv", [flat(r, space) for r in front], space, rows)
+    (run_dir / "pareto.json").write_text(json.dumps([_json(r) for r in front], indent=2, default=float))
+    (run_dir / "summary.md").write_text(summary_markdown(study.study_name, space, rows, front, sampler))
+    return front
+
+
+def _csv(path: Path, records: list[dict], space: Space, rows: list[TrialRow]) -> None:
+    columns: list[str] = []
+    for rec in records or [flat(r, space) for r in rows[:1]]:
+        for k in rec:
+            if k not in columns:
+                columns.append(k)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def _json(r: TrialRow) -> dict:
+    return {"number": r.number, "params": r.params, "objectives": r.objectives, "metrics": r.metrics,
+            "per_workload": r.per_workload, "constraints": r.constraints, "area_breakdown_mm2": r.area_mm2}
+
+
+def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list[TrialRow], sampler: str) -> str:
+    labels = objective_labels(space)
+    complete = sum(r.state == "COMPLETE" for r in rows)
+    feasible = sum(r.feasible for r in rows)
+    lines = [f"# Study `{study}`", "", space.description.strip(), "",
+             f"- trials: {len(rows)} finished ({complete} complete, {feasible} feasible, {len(rows) - complete} failed)",
+             f"- sampler: {sampler}, seed {space.search.seed}",
+             "- objectives: " + ", ".join(f"{o.direction} {lb}" for o, lb in zip(space.objectives, labels)),
+             "- constraints: " + (", ".join(c.text for c in space.constraints) or "none"), ""]
+    lines += [f"## Pareto front ({len(front)} designs)", ""]
+    if front:
+        params = list(front[0].params)
+        head = ["#", *labels, *(w.label + " util" for w in space.workloads), *params]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for r in front:
+            cells = [str(r.number), *(f"{r.objectives[lb]:.4g}" for lb in labels),
+                     *(f"{r.per_workload.get(w.label, {}).get('utilization', float('nan')):.1%}" for w in space.workloads),
+                     *(_fmt(r.params[p]) for p in params)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", "Utilization is achieved MACs/s over the array's peak: how far each workload sits "
+                  "from its compute roofline."]
+    else:
+        lines.append("No feasible design yet.")
+    reasons = Counter(_reason_class(r.reason) for r in rows if r.reason)
+    if reasons:
+        lines += ["", "## Why designs were rejected", "", "| reason | trials |", "|---|---|"]
+        lines += [f"| {k} | {n} |" for k, n in reasons.most_common(10)]
+    lines += ["", "## Space as run", "", "```yaml", yaml.safe_dump(space.model_dump(mode="json"), sort_keys=False).strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _reason_class(reason: str) -> str:
+    if reason.startswith("violates: "):
+        return reason
+    return reason.split(":")[0] + ": " + reason.split(":", 2)[-1].strip()[:80] if ":" in reason else reason
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

@@ -1,0 +1,225 @@
+"""The space language: pydantic models for a codesign space file.
+
+Strict: unknown keys are rejected, values are validated and normalized to base units at the
+boundary (see :mod:`codesign.spec.domains`). Loading with file/line error messages lives in
+:mod:`codesign.spec.loader`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from pathlib import Path
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, WithJsonSchema, field_validator
+
+from codesign.errors import did_you_mean, one_of
+from codesign.spec.domains import Choice, Fixed, Range, parse_domain
+from codesign.spec.vocabulary import (
+    DATAFLOWS, DRAM_TYPES, MAPPER_OBJECTIVES, MEMORY_KINDS, METRICS, PRECISIONS, SAMPLERS, TENSORS,
+)
+from codesign.units import UnitError, parse_quantity
+
+
+def _domain_schema(description: str, scalar: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "anyOf": [
+            scalar,
+            {"type": "object", "properties": {"choice": {"type": "array", "minItems": 1, "items": scalar}},
+             "required": ["choice"], "additionalProperties": False},
+            {"type": "object", "properties": {"min": scalar, "max": scalar,
+                                              "scale": {"enum": ["linear", "log", "pow2"]}, "step": scalar},
+             "required": ["min", "max"], "additionalProperties": False},
+        ],
+    }
+
+
+def _serialize(d: Any) -> Any:
+    if isinstance(d, Fixed):
+        return d.value
+    if isinstance(d, Choice):
+        return {"choice": list(d.options)}
+    if isinstance(d, Range):
+        out: dict[str, Any] = {"min": d.low, "max": d.high, "scale": d.scale}
+        if d.step is not None:
+            out["step"] = d.step
+        return out
+    return d
+
+
+def param(kind: str | None, integer: bool, description: str, allowed: tuple[str, ...] | None = None) -> Any:
+    """A field type holding a fixed value or a search domain of quantities of ``kind``."""
+    scalar: dict[str, Any] = {"enum": list(allowed)} if allowed else {"type": ["number", "string"]}
+    return Annotated[
+        Any,
+        BeforeValidator(partial(parse_domain, kind=kind, integer=integer, allowed=allowed)),
+        PlainSerializer(_serialize),
+        WithJsonSchema(_domain_schema(description, scalar)),
+    ]
+
+
+Count = param("count", True, "An integer, fixed or a domain.")
+Size = param("size", True, "A size in bytes: 64KiB, 4MiB, 512B; fixed or a domain.")
+Bandwidth = param("bandwidth", False, "A bandwidth in bytes/s: 25.6GB/s; fixed or a domain.")
+Frequency = param("frequency", False, "A clock frequency: 1GHz, 800MHz; fixed or a domain.")
+Node = param("node", False, "A technology node: 22nm, 28nm; fixed or a domain.")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class WorkloadSpec(Strict):
+    """One model to evaluate every design on."""
+
+    model: str = Field(description="A model in models/ (name) or a path to a model YAML file.")
+    name: str | None = Field(None, description="Name used in constraints and reports; default: the model's name.")
+    batch: int = Field(1, ge=1, description="Batch size (inferences per run).")
+    seq_len: int | None = Field(None, ge=1, description="Sequence length in tokens, for sequence models.")
+    weight: float = Field(1.0, gt=0, description="Weight of this workload when objectives aggregate over workloads.")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model.rsplit("/", 1)[-1].removesuffix(".yaml")
+
+
+class ArraySpec(Strict):
+    """The compute array: rows x cols processing elements (PEs), each with macs_per_pe MAC units."""
+
+    rows: Count = Field(description="PE rows.")
+    cols: Count = Field(description="PE columns.")
+    macs_per_pe: Count = Field(Fixed(1), description="MAC units per PE (a dot-product lane vector over a reduction dimension).")
+    dataflow: param(None, False, "Spatial dataflow of the array.", DATAFLOWS) = Field(  # type: ignore[valid-type]
+        description="Which loop dimensions the rows and columns unroll: " + ", ".join(DATAFLOWS) + ".")
+
+
+class MemoryLevelSpec(Strict):
+    """One memory level; the list in a space runs from the outermost (DRAM) to the innermost."""
+
+    name: str = Field(description="Unique level name, e.g. DRAM, GLB, PE_RF.")
+    kind: Literal["dram", "sram", "regfile"] = Field(description="Technology of the level: " + ", ".join(MEMORY_KINDS) + ".")
+    scope: Literal["shared", "per_pe"] | None = Field(None, description="shared (one instance) or per_pe (one per PE); default: per_pe for regfile, shared otherwise.")
+    size: Size | None = Field(None, description="Capacity in bytes (required except for dram).")
+    bandwidth: Bandwidth | None = Field(None, description="Bandwidth in bytes/s per instance (e.g. 25.6GB/s).")
+    bytes_per_cycle: Count | None = Field(None, description="Bandwidth in bytes per clock cycle per instance (alternative to bandwidth).")
+    holds: tuple[Literal["weights", "inputs", "outputs"], ...] = Field(TENSORS, description="Tensors this level stores; others bypass it.")
+    double_buffered: bool = Field(True, description="Whether transfers overlap compute (halves usable capacity).")
+    dram_type: param(None, False, "DRAM technology (energy per bit).", DRAM_TYPES) | None = Field(  # type: ignore[valid-type]
+        None, description="DRAM technology, for kind: dram: " + ", ".join(DRAM_TYPES) + ".")
+
+    @property
+    def resolved_scope(self) -> str:
+        return self.scope or ("per_pe" if self.kind == "regfile" else "shared")
+
+
+class HardwareSpec(Strict):
+    """The accelerator template; every value may be a search domain."""
+
+    precision: param(None, False, "Operand precision.", PRECISIONS) = Field(Fixed("int8"), description="Operand precision: " + ", ".join(PRECISIONS) + ".")  # type: ignore[valid-type]
+    technology: Node = Field(description="Process node, 7nm to 65nm (energy and area scale with it).")
+    clock: Frequency = Field(description="Clock frequency.")
+    array: ArraySpec
+    memory: tuple[MemoryLevelSpec, ...] = Field(min_length=2, description="Memory levels, outermost (DRAM) first.")
+
+
+class ScheduleSpec(Strict):
+    """Compiler knobs: how the mapper chooses a mapping per layer."""
+
+    objective: param(None, False, "What the mapper minimizes per layer.", MAPPER_OBJECTIVES) = Field(Fixed("edp"), description="Per-layer mapper objective: energy, latency or edp.")  # type: ignore[valid-type]
+    candidates: Count = Field(Fixed(1500), description="Mappings the mapper evaluates per layer (more: better schedules, slower trials).")
+    seed: int = Field(0, description="Seed of the mapper's candidate sampling.")
+
+
+_OBJ = re.compile(r"^\s*(minimize|maximize)\s+([a-z_]+)\s*(?:\[\s*([^\]]+?)\s*\])?\s*$")
+_CON = re.compile(r"^\s*([a-z_]+)\s*(?:\(\s*([^)]+?)\s*\))?\s*(<=|>=)\s*(.+?)\s*$")
+
+
+class Objective(Strict):
+    """``minimize latency`` / ``maximize throughput``, optionally ``[ms]`` for the display unit."""
+
+    direction: Literal["minimize", "maximize"]
+    metric: str
+    unit: str
+
+
+class Constraint(Strict):
+    """``metric[(workload)] <= value``: e.g. ``area <= 4mm2``, ``latency(resnet18) <= 10ms``."""
+
+    metric: str
+    workload: str | None
+    op: Literal["<=", ">="]
+    limit: float
+    text: str
+
+
+def parse_objective(raw: Any) -> Objective:
+    if isinstance(raw, Objective):
+        return raw
+    m = _OBJ.match(raw) if isinstance(raw, str) else None
+    if not m:
+        raise ValueError(f"{raw!r} is not an objective; write 'minimize <metric>' or 'maximize <metric>' with a metric among {', '.join(METRICS)}")
+    direction, metric, unit = m.groups()
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; use {one_of(METRICS)}{did_you_mean(metric, METRICS)}")
+    default_unit = METRICS[metric][1]
+    return Objective(direction=direction, metric=metric, unit=unit or default_unit)
+
+
+def parse_constraint(raw: Any) -> Constraint:
+    if isinstance(raw, Constraint):
+        return raw
+    m = _CON.match(raw) if isinstance(raw, str) else None
+    if not m:
+        raise ValueError(f"{raw!r} is not a constraint; write '<metric> <= <value>' or '<metric>(<workload>) <= <value>', e.g. 'area <= 4mm2'")
+    metric, workload, op, value = m.groups()
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r} in constraint {raw!r}; use {one_of(METRICS)}{did_you_mean(metric, METRICS)}")
+    kind = METRICS[metric][0]
+    try:
+        limit = float(parse_quantity(value, kind))  # type: ignore[arg-type]
+    except UnitError as exc:
+        raise ValueError(f"in constraint {raw!r}: {exc}") from None
+    return Constraint(metric=metric, workload=workload, op=op, limit=limit, text=raw.strip())
+
+
+class SearchSpec(Strict):
+    """How optuna explores the space."""
+
+    sampler: Literal["auto", "tpe", "nsga2", "random", "gp", "qmc", "grid"] = Field("auto", description="Sampler: " + ", ".join(SAMPLERS) + ".")
+    trials: int = Field(100, ge=1, description="Total trials the study should hold (rerunning resumes up to this).")
+    timeout: Annotated[float | None, BeforeValidator(lambda v: None if v is None else parse_quantity(v, "time"))] = Field(None, description="Wall-clock limit per run, e.g. 10min, 30s.")
+    seed: int | None = Field(0, description="Sampler seed (same seed, same trials).")
+    storage: str | None = Field(None, description="optuna storage URL; default: a journal file under runs/<study>/.")
+    study: str | None = Field(None, description="Study name; default: the space's name.")
+    jobs: int = Field(1, ge=1, description="Worker processes on this machine.")
+
+
+class Space(Strict):
+    """A whole codesign space file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Study name (letters, digits, _ . -).")
+    description: str = ""
+    workloads: tuple[WorkloadSpec, ...] = Field(min_length=1)
+    hardware: HardwareSpec
+    schedule: ScheduleSpec = ScheduleSpec()
+    objectives: tuple[Annotated[Objective, BeforeValidator(parse_objective)], ...] = Field(min_length=1)
+    constraints: tuple[Annotated[Constraint, BeforeValidator(parse_constraint)], ...] = ()
+    search: SearchSpec = SearchSpec()
+    _base: Path | None = PrivateAttr(None)
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative model paths are resolved against (the space file's folder)."""
+        return self._base or Path.cwd()
+
+    @field_validator("objectives")
+    @classmethod
+    def _distinct_objectives(cls, v: tuple[Objective, ...]) -> tuple[Objective, ...]:
+        seen = [o.metric for o in v]
+        dup = {m for m in seen if seen.count(m) > 1}
+        if dup:
+            raise ValueError(f"objective {sorted(dup)[0]!r} is listed twice")
+        return v

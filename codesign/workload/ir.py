@@ -1,0 +1,100 @@
+"""Operator IR: a layer is a loop nest over named dimensions; tensors are projections.
+
+A tensor's rank (one coordinate axis) is an affine sum of dimensions, e.g. the input row of
+a strided convolution is ``stride*P + dilation*R``: ``((P, stride), (R, dilation))``. This is
+the einsum/affine form Timeloop uses, so one cost model serves convolutions, depthwise
+convolutions, GEMMs and attention alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["weights", "inputs", "outputs"]
+ROLES: tuple[Role, ...] = ("weights", "inputs", "outputs")
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor of a layer: its role and one affine projection per rank (dim index, coefficient)."""
+
+    name: str
+    role: Role
+    ranks: tuple[tuple[tuple[int, int], ...], ...]
+
+    def relevant(self, n_dims: int) -> tuple[bool, ...]:
+        """Which dimensions index this tensor."""
+        used = {d for rank in self.ranks for d, _ in rank}
+        return tuple(i in used for i in range(n_dims))
+
+    def size(self, bounds: tuple[int, ...]) -> int:
+        """Number of elements (words) the tensor holds for loop bounds ``bounds``."""
+        return math.prod(1 + sum(c * (bounds[d] - 1) for d, c in rank) for rank in self.ranks)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One operator instance: a perfect loop nest of multiply-accumulates.
+
+    ``dims`` names the loop dimensions, ``bounds`` their trip counts; ``tensors`` are the
+    weights, inputs and outputs (in that order); ``count`` is how many times the identical
+    layer occurs in the model (identical layers are evaluated once).
+    """
+
+    name: str
+    op: str
+    dims: tuple[str, ...]
+    bounds: tuple[int, ...]
+    tensors: tuple[Tensor, Tensor, Tensor]
+    count: int = 1
+    params: int = 0
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one occurrence."""
+        return math.prod(self.bounds)
+
+    @property
+    def key(self) -> tuple:
+        """Identity for deduplication: same op, loop bounds and projections."""
+        return (self.op, self.dims, self.bounds, self.tensors)
+
+    def tensor(self, role: Role) -> Tensor:
+        return self.tensors[ROLES.index(role)]
+
+    def describe(self) -> str:
+        return f"{self.op} " + " ".join(f"{d}={b}" for d, b in zip(self.dims, self.bounds) if b > 1)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A model at a given batch size / sequence length: its unique layers with counts."""
+
+    name: str
+    model: str
+    layers: tuple[Layer, ...]
+    weight: float = 1.0
+    batch: int = 1
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs * layer.count for layer in self.layers)
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params * layer.count for layer in self.layers)
+
+
+def deduplicate(layers: list[Layer]) -> tuple[Layer, ...]:
+    """Merge identical layers (same :attr:`Layer.key`) into one with the summed count, first name kept."""
+    merged: dict[tuple, Layer] = {}
+    for layer in layers:
+        if layer.key in merged:
+            first = merged[layer.key]
+            merged[layer.key] = Layer(first.name, first.op, first.dims, first.bounds, first.tensors,
+                                      first.count + layer.count, first.params)
+        else:
+            merged[layer.key] = layer
+    return tuple(merged.values())

@@ -1,0 +1,120 @@
+"""Model files (``models/*.yaml``) to :class:`Workload`.
+
+A model file::
+
+    name: resnet18
+    source: He et al., CVPR 2016; torchvision resnet18 (1.814 GMACs, 11.69 M params at 224x224)
+    params: {seq_len: 1}          # symbols usable in shapes, overridable by the space
+    layers:
+      - {name: conv1, op: conv2d, C: 3, K: 64, H: 224, R: 7, stride: 2, pad: 3}
+      - {name: layer1.conv, op: conv2d, C: 64, K: 64, H: 56, R: 3, pad: 1, count: 4}
+      - {name: qk, op: matmul, M: seq_len, N: seq_len, K: 64, heads: 12}
+
+Shape values are integers or arithmetic on the ``params`` symbols (``seq_len``, ``4*d``).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codesign.errors import CodesignError, did_you_mean, one_of
+from codesign.workload.ir import Layer, Workload, deduplicate
+from codesign.workload.ops import OP_KEYS, OP_REQUIRED, OPS
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv}
+
+
+def model_names(models_dir: Path = MODELS_DIR) -> list[str]:
+    """Names of the models shipped in ``models/``."""
+    return sorted(p.stem for p in models_dir.glob("*.yaml"))
+
+
+def resolve_model(ref: str, base: Path | None = None, models_dir: Path = MODELS_DIR) -> Path:
+    """A model name (``resnet18``) or a path (relative to ``base``) to its YAML file."""
+    if ref.endswith((".yaml", ".yml")) or "/" in ref:
+        path = Path(ref)
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        if path.is_file():
+            return path
+        raise CodesignError(f"model file {ref!r} does not exist")
+    path = models_dir / f"{ref}.yaml"
+    if path.is_file():
+        return path
+    names = model_names(models_dir)
+    raise CodesignError(f"unknown model {ref!r}; available: {', '.join(names)}{did_you_mean(ref, names)}")
+
+
+def _eval(expr: Any, symbols: dict[str, int], where: str) -> int:
+    if isinstance(expr, bool):
+        raise CodesignError(f"expected an integer, got {expr!r}", where)
+    if isinstance(expr, int):
+        return expr
+    if not isinstance(expr, str):
+        raise CodesignError(f"expected an integer or an expression over {sorted(symbols)}, got {expr!r}", where)
+
+    def walk(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in symbols:
+                raise CodesignError(f"unknown symbol {node.id!r} in {expr!r}; known: {', '.join(sorted(symbols))}", where)
+            return symbols[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
+        raise CodesignError(f"cannot evaluate {expr!r}: only integers, symbols and + - * // are allowed", where)
+
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise CodesignError(f"cannot parse expression {expr!r}", where) from None
+    return walk(tree.body)
+
+
+def load_model(ref: str, *, batch: int = 1, seq_len: int | None = None, name: str | None = None,
+               weight: float = 1.0, base: Path | None = None) -> Workload:
+    """Load a model file as a :class:`Workload` at ``batch`` (and ``seq_len`` for sequence models)."""
+    path = resolve_model(ref, base)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise CodesignError(f"not valid YAML: {exc}", str(path)) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
+        raise CodesignError("a model file needs a 'layers' list", str(path))
+    symbols = {k: int(v) for k, v in (doc.get("params") or {}).items()}
+    if seq_len is not None:
+        if "seq_len" not in symbols:
+            raise CodesignError(f"model {doc.get('name', ref)!r} has no sequence length; remove seq_len", str(path))
+        symbols["seq_len"] = seq_len
+    layers: list[Layer] = []
+    for i, entry in enumerate(doc["layers"]):
+        where = f"{path}: layers[{i}]"
+        if not isinstance(entry, dict):
+            raise CodesignError("a layer is a mapping with name, op and shape keys", where)
+        op = entry.get("op")
+        if op not in OPS:
+            raise CodesignError(f"unsupported op {op!r}; supported: {', '.join(OPS)}{did_you_mean(str(op), OPS)}", where)
+        shape = {k: v for k, v in entry.items() if k not in ("name", "op", "count")}
+        unknown = set(shape) - set(OP_KEYS[op])
+        if unknown:
+            raise CodesignError(f"unknown key(s) {sorted(unknown)} for {op}; allowed: {', '.join(OP_KEYS[op])}", where)
+        missing = [k for k in OP_REQUIRED[op] if k not in shape]
+        if missing:
+            raise CodesignError(f"{op} needs {', '.join(missing)}", where)
+        values = {k: _eval(v, symbols, where) for k, v in shape.items()}
+        count = _eval(entry.get("count", 1), symbols, where)
+        try:
+            layers.append(OPS[op](str(entry.get("name", f"layer{i}")), values, batch, count))
+        except ValueError as exc:
+            raise CodesignError(str(exc), where) from None
+    model = str(doc.get("name", path.stem))
+    return Workload(name=name or model, model=model, layers=deduplicate(layers), weight=weight, batch=batch)
+
+
+__all__ = ["load_model", "model_names", "resolve_model", "one_of"]
