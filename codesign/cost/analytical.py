@@ -3,7 +3,8 @@
 Latency (cycles) is the larger of the compute bound (padded MAC steps per MAC unit) and each
 double-buffered level's transfer time (words moved / bytes per cycle); a level that is not
 double-buffered adds its transfer time to compute instead of hiding under it. Energy (pJ) is
-accesses x energy per byte at each level, plus MACs x energy per MAC. Leakage is charged by
+accesses x energy per byte at each level (operands at operand width, partial sums at
+accumulator width, final outputs written out at operand width), plus MACs x energy per MAC. Leakage is charged by
 the caller on the whole layer's time (it depends on the whole chip's area).
 """
 
@@ -46,6 +47,10 @@ def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
 
     words = acc_counts.reads + acc_counts.fills + acc_counts.updates          # [M, L, 3]
     bytes_per_instance = (words * role_bytes).sum(axis=2)                     # [M, L]
+    # Final outputs leave the chip requantized to operand width; only partial sums spilled to
+    # the outermost level travel at accumulator width. At level 0, updates - reads = |outputs|.
+    final = acc_counts.updates[:, 0, 2] - acc_counts.reads[:, 0, 2]
+    bytes_per_instance[:, 0] -= final * (role_bytes[2] - acc.operand_bytes)
     access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
     level_energy = bytes_per_instance * inst * access_pj
     mac_pj = layer.macs * acc.mac_pj

@@ -56,6 +56,10 @@ class Accelerator:
         return (b, b, tech.ACCUMULATOR_BYTES[self.precision])
 
     @property
+    def operand_bytes(self) -> int:
+        return tech.OPERAND_BYTES[self.precision]
+
+    @property
     def first_per_pe_level(self) -> int:
         """Index of the first per-PE level: the array fanout sits directly above it."""
         for i, level in enumerate(self.levels):

@@ -46,15 +46,20 @@ _KINDS = {"clock": ("frequency", False), "technology": ("node", False), "size": 
           "macs_per_pe": ("count", True), "bytes_per_cycle": ("count", True), "candidates": ("count", True)}
 
 
-def parse_value(name: str, text: str) -> Any:
+def parse_value(name: str, text: Any) -> Any:
     """Parse a command-line value for parameter ``name`` (units allowed: ``256KiB``, ``800MHz``)."""
+    import yaml
+
     leaf = name.rsplit(".", 1)[-1]
     try:
+        text = yaml.safe_load(text) if text.strip() else text
         if leaf in _WORDS:
             return parse_domain(text, None, False, _WORDS[leaf]).value  # type: ignore[union-attr]
         kind, integer = _KINDS[leaf]
         return parse_domain(text, kind, integer).value  # type: ignore[union-attr]
-    except (ValueError, KeyError) as exc:
+    except KeyError:
+        raise CodesignError(f"unknown parameter {name!r}", f"--set {name}") from None
+    except (ValueError, yaml.YAMLError) as exc:
         raise CodesignError(str(exc), f"--set {name}") from None
 
 

@@ -205,8 +205,10 @@ class Space(Strict):
     workloads: tuple[WorkloadSpec, ...] = Field(min_length=1)
     hardware: HardwareSpec
     schedule: ScheduleSpec = ScheduleSpec()
-    objectives: tuple[Annotated[Objective, BeforeValidator(parse_objective)], ...] = Field(min_length=1)
-    constraints: tuple[Annotated[Constraint, BeforeValidator(parse_constraint)], ...] = ()
+    objectives: tuple[Annotated[Objective, BeforeValidator(parse_objective), WithJsonSchema(
+        {"type": "string", "pattern": _OBJ.pattern, "description": "'minimize <metric> [unit]' or 'maximize <metric>'; metrics: " + ", ".join(METRICS)})], ...] = Field(min_length=1)
+    constraints: tuple[Annotated[Constraint, BeforeValidator(parse_constraint), WithJsonSchema(
+        {"type": "string", "pattern": _CON.pattern, "description": "'<metric>[(<workload>)] <= <value with unit>', e.g. 'area <= 4mm2'"})], ...] = ()
     search: SearchSpec = SearchSpec()
     _base: Path | None = PrivateAttr(None)
 
