@@ -113,9 +113,9 @@ def evaluate(
         values = {}
         for item in set_ or []:
             if "=" not in item:
-                raise CodesignError(f"expected key=value, got {item!r}", "--set")
+                raise CodesignError("expected NAME=VALUE, e.g. --set hardware.array.rows=16", f"--set {item}")
             key, _, text = item.partition("=")
-            values[key.strip()] = parse_value(key.strip(), text.strip())
+            values[key.strip()] = parse_value(key.strip(), text.strip(), s)
         try:
             result = api.evaluate(s, values)
         except InfeasibleDesign as exc:

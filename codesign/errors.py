@@ -23,8 +23,15 @@ class CodesignError(Exception):
 
 def did_you_mean(word: str, allowed: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` when ``word`` is close to one of ``allowed``, else ``""``."""
-    close = difflib.get_close_matches(str(word), [str(a) for a in allowed], n=1, cutoff=0.6)
+    options = [str(a) for a in allowed]
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6) or _prefix_matches(str(word), options)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _prefix_matches(word: str, options: list[str]) -> list[str]:
+    """Options that ``word`` abbreviates or extends (``log`` for ``logarithmic``), at least 3 letters shared."""
+    low = word.lower()
+    return [o for o in options if min(len(o), len(low)) >= 3 and (low.startswith(o.lower()) or o.lower().startswith(low))]
 
 
 def one_of(allowed: Iterable[str]) -> str:

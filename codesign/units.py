@@ -68,7 +68,7 @@ def parse_quantity(value: object, kind: Kind) -> float | int:
     ``int``; everything else as ``float``. Raises :class:`UnitError` naming the allowed form.
     """
     if isinstance(value, bool):
-        raise UnitError(f"expected {_describe(kind)}, got {value!r}")
+        raise UnitError(f"expected {describe_kind(kind)}, got {value!r}")
     if kind in ("count",):
         if isinstance(value, int):
             return value
@@ -80,11 +80,11 @@ def parse_quantity(value: object, kind: Kind) -> float | int:
     elif isinstance(value, str):
         m = _QTY.match(value)
         if not m:
-            raise UnitError(f"cannot read {value!r} as {_describe(kind)}")
+            raise UnitError(f"cannot read {value!r} as {describe_kind(kind)}")
         number, unit = float(m.group(1)), m.group(2)
         if kind == "node":
             if unit not in ("", "nm"):
-                raise UnitError(f"unknown unit {unit!r} in {value!r}; expected {_describe(kind)}")
+                raise UnitError(f"unknown unit {unit!r} in {value!r}; expected {describe_kind(kind)}")
             factor = 1.0
         elif kind == "number":
             if unit:
@@ -95,12 +95,12 @@ def parse_quantity(value: object, kind: Kind) -> float | int:
         else:
             parsed = _split_unit(unit)
             if parsed is None:
-                raise UnitError(f"unknown unit {unit!r} in {value!r}; expected {_describe(kind)}")
+                raise UnitError(f"unknown unit {unit!r} in {value!r}; expected {describe_kind(kind)}")
             ukind, factor = parsed
             if ukind != kind:
-                raise UnitError(f"{value!r} is a {ukind}, but {_describe(kind)} is expected here")
+                raise UnitError(f"{value!r} is a {ukind}, but {describe_kind(kind)} is expected here")
     else:
-        raise UnitError(f"expected {_describe(kind)}, got {value!r}")
+        raise UnitError(f"expected {describe_kind(kind)}, got {value!r}")
     result = number * factor
     if kind == "size":
         if abs(result - round(result)) > 1e-9 * max(1.0, abs(result)):
@@ -109,7 +109,8 @@ def parse_quantity(value: object, kind: Kind) -> float | int:
     return result
 
 
-def _describe(kind: str) -> str:
+def describe_kind(kind: str) -> str:
+    """What a value of ``kind`` looks like, for messages: ``a size in B (e.g. 64KiB, 4MiB, 512B)``."""
     base = _BASE.get(kind)
     unit = f" in {base}" if base else ""
     article = "an" if kind[0] in "aeiou" else "a"

@@ -35,10 +35,12 @@ def check_space(space: Space, path: Path, lines: Lines) -> None:
     names = [lv.name for lv in mem]
     for i, lv in enumerate(mem):
         at = ("hardware", "memory", i)
-        if names.count(lv.name) > 1:
-            fail(f"level name {lv.name!r} is used twice; names must be unique", at + ("name",))
+        if lv.name in names[:i]:
+            fail(f"level name {lv.name!r} is used twice (first at hardware.memory[{names.index(lv.name)}]); "
+                 "names must be unique", at + ("name",))
         if (lv.kind == "dram") != (i == 0):
-            fail("the first level must be the one dram level (outermost), and only it" if i == 0 else
+            fail(f"the first level must be the dram level, not {lv.kind} level {lv.name}; list levels outermost first: "
+                 "dram, then sram, then regfile" if i == 0 else
                  f"only the first (outermost) level may be dram; {lv.name} is level {i}", at + ("kind",))
         if lv.kind != "dram" and lv.size is None:
             fail(f"level {lv.name} needs a size (e.g. size: 64KiB)", at)
@@ -68,8 +70,10 @@ def check_space(space: Space, path: Path, lines: Lines) -> None:
         fail("clock must be positive", ("hardware", "clock"))
     lo, hi = NODE_RANGE_NM
     tech = space.hardware.technology
-    if _minimum(tech) < lo or _maximum(tech) > hi:
-        fail(f"technology nodes from {lo:g}nm to {hi:g}nm are supported", ("hardware", "technology"))
+    outside = [n for n in _nodes(tech) if not lo <= n <= hi]
+    if outside:
+        fail(f"{outside[0]:g}nm is not supported; technology nodes from {lo:g}nm to {hi:g}nm are supported",
+             ("hardware", "technology"))
     if _minimum(space.schedule.candidates) < 1:
         fail("candidates must be at least 1", ("schedule", "candidates"))
 
@@ -81,7 +85,7 @@ def check_space(space: Space, path: Path, lines: Lines) -> None:
             if c.workload not in labels:
                 fail(f"constraint {c.text!r} names workload {c.workload!r}{did_you_mean(c.workload, labels)}; workloads: {', '.join(labels)}", at)
         if c.op == "<=" and c.limit <= 0:
-            fail(f"constraint {c.text!r} can never be met: {c.metric} is always positive", at)
+            fail(f"constraint {c.text!r} can never be met: {c.metric} is always positive; give a positive limit", at)
         if c.metric == "utilization" and c.op == ">=" and c.limit > 1:
             fail(f"constraint {c.text!r} can never be met: utilization is at most 1", at)
 
@@ -98,9 +102,10 @@ def _minimum(d: Fixed | Choice | Range) -> float:
     return d.low
 
 
-def _maximum(d: Fixed | Choice | Range) -> float:
+def _nodes(d: Fixed | Choice | Range) -> tuple[float, ...]:
+    """The technology nodes (nm) a domain reaches: its value, its options or its two ends."""
     if isinstance(d, Fixed):
-        return d.value
+        return (d.value,)
     if isinstance(d, Choice):
-        return max(d.options)
-    return d.high
+        return d.options
+    return (d.low, d.high)

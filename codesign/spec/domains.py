@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from codesign.errors import did_you_mean, one_of
-from codesign.units import Kind, UnitError, parse_quantity
+from codesign.units import Kind, UnitError, describe_kind, format_quantity, parse_quantity
 
 Scale = Literal["linear", "log", "pow2"]
 
@@ -92,7 +92,7 @@ def parse_domain(raw: Any, kind: Kind | None, integer: bool, allowed: tuple[str,
                 raise ValueError(f"scale {scale!r} is not allowed here; use {one_of(scales)}{did_you_mean(scale, scales)}")
             low, high = _scalar(raw["min"], kind, integer, None), _scalar(raw["max"], kind, integer, None)
             if low > high:
-                raise ValueError(f"min ({raw['min']}) is greater than max ({raw['max']})")
+                raise ValueError(f"min ({raw['min']}) is greater than max ({raw['max']}); swap them")
             if scale in ("log", "pow2") and low <= 0:
                 raise ValueError(f"a {scale} range needs min > 0, got {raw['min']}")
             step = raw.get("step")
@@ -104,7 +104,8 @@ def parse_domain(raw: Any, kind: Kind | None, integer: bool, allowed: tuple[str,
                     raise ValueError(f"step must be positive, got {raw['step']}")
             rng = Range(low, high, scale, integer, step)
             if scale == "pow2" and not rng.values():
-                raise ValueError(f"no power of two lies between {raw['min']} and {raw['max']}")
+                raise ValueError(f"no power of two lies between {raw['min']} and {raw['max']}; "
+                                 f"widen the range to include one, e.g. {_pow2_hint(low, high, kind)}")
             return rng
         raise ValueError("a domain is {choice: [...]} or {min: ..., max: ..., scale: ...}; "
                          f"got keys {sorted(keys)}")
@@ -128,5 +129,12 @@ def _scalar(raw: Any, kind: Kind | None, integer: bool, allowed: tuple[str, ...]
             raise ValueError(f"expected a whole number, got {raw!r}")
         value = int(value)
     if value < 0:
-        raise ValueError(f"must not be negative, got {raw!r}")
+        raise ValueError(f"must not be negative, got {raw!r}; expected {describe_kind(kind)}")
     return value
+
+
+def _pow2_hint(low: float, high: float, kind: Kind | None) -> str:
+    """A pow2 range around ``[low, high]`` that holds powers of two, written as in a space file."""
+    lo, hi = 2 ** math.floor(math.log2(low)), 2 ** math.ceil(math.log2(high))
+    show = (lambda v: format_quantity(v, "size")) if kind == "size" else str
+    return f"{{min: {show(lo)}, max: {show(hi)}, scale: pow2}}"

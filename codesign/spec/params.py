@@ -12,8 +12,10 @@ from typing import Any
 
 from codesign.errors import CodesignError, did_you_mean
 from codesign.spec.domains import Choice, Domain, Fixed, Range, parse_domain
+from codesign.spec.loader import locate
 from codesign.spec.vocabulary import DATAFLOWS, DRAM_TYPES, MAPPER_OBJECTIVES, PRECISIONS
 from codesign.spec.space import Space
+from codesign.units import format_quantity
 
 _LEVEL_PARAMS = ("size", "bandwidth", "bytes_per_cycle", "dram_type")
 
@@ -46,21 +48,78 @@ _KINDS = {"clock": ("frequency", False), "technology": ("node", False), "size": 
           "macs_per_pe": ("count", True), "bytes_per_cycle": ("count", True), "candidates": ("count", True)}
 
 
-def parse_value(name: str, text: Any) -> Any:
-    """Parse a command-line value for parameter ``name`` (units allowed: ``256KiB``, ``800MHz``)."""
+def parse_value(name: str, text: Any, space: Space | None = None) -> Any:
+    """Parse a command-line value for parameter ``name`` (units allowed: ``256KiB``, ``800MHz``).
+
+    Given the ``space``, ``name`` must be one of its parameters and the value must lie in its domain.
+    """
     import yaml
 
+    where = f"--set {name}={text}"
+    if space is not None:
+        _check_name(name, space, where)
     leaf = name.rsplit(".", 1)[-1]
     try:
-        text = yaml.safe_load(text) if text.strip() else text
+        raw = yaml.safe_load(text) if text.strip() else text
         if leaf in _WORDS:
-            return parse_domain(text, None, False, _WORDS[leaf]).value  # type: ignore[union-attr]
-        kind, integer = _KINDS[leaf]
-        return parse_domain(text, kind, integer).value  # type: ignore[union-attr]
+            domain = parse_domain(raw, None, False, _WORDS[leaf])
+        else:
+            kind, integer = _KINDS[leaf]
+            domain = parse_domain(raw, kind, integer)
     except KeyError:
-        raise CodesignError(f"unknown parameter {name!r}", f"--set {name}") from None
+        raise CodesignError(f"unknown parameter {name!r}; parameters are key paths such as hardware.array.rows, "
+                            "hardware.memory.<level>.size, schedule.objective", where) from None
     except (ValueError, yaml.YAMLError) as exc:
-        raise CodesignError(str(exc), f"--set {name}") from None
+        note = f"; {_allows(name, space)}" if space is not None else ""
+        raise CodesignError(f"{exc}{note}", where) from None
+    if not isinstance(domain, Fixed):
+        raise CodesignError("give one value, not a domain ({choice: ...} or {min: ..., max: ...})", where)
+    if space is not None and not in_domain(domain.value, all_domains(space)[name]):
+        raise CodesignError(_outside(text, name, space), where)
+    return domain.value
+
+
+def _check_name(name: str, space: Space, where: str) -> None:
+    """Raise unless ``name`` is a parameter of ``space``."""
+    domains = all_domains(space)
+    if name not in domains:
+        of = f" of {space._source}" if space._source else ""
+        raise CodesignError(f"unknown parameter {name!r}{of}{did_you_mean(name, domains)}; parameters: {', '.join(domains)}", where)
+
+
+def _outside(text: Any, name: str, space: Space) -> str:
+    """Message for a value of ``name`` outside its domain in ``space``: where the domain is and what it allows."""
+    return f"{text} is outside the domain: {_allows(name, space)}"
+
+
+def _allows(name: str, space: Space) -> str:
+    """What the space allows for ``name``: ``tiny.yaml:10 hardware.array.rows allows a power of two in 4, 8, 16``."""
+    at = param_location(space, name) or name
+    domain, kind = all_domains(space)[name], param_kind(name)
+    if isinstance(domain, Fixed):
+        return f"{at} allows only {format_value(domain.value, kind)} (edit the space file to search it)"
+    return f"{at} allows {describe_domain(domain, kind)}"
+
+
+def param_kind(name: str) -> str | None:
+    """The unit kind of parameter ``name`` (``size``, ``frequency``, ...), ``None`` for words."""
+    return _KINDS.get(name.rsplit(".", 1)[-1], (None, False))[0]
+
+
+def param_location(space: Space, name: str) -> str:
+    """``file:line key.path`` of parameter ``name`` in its space file, ``""`` if the space has no file."""
+    if space._source is None:
+        return ""
+    return locate(space._source, space._lines, key_path(name, space))
+
+
+def format_value(value: Any, kind: str | None) -> str:
+    """A value as written in a space file: ``22nm``, ``64KiB``, ``800MHz``, ``16``, ``weight_stationary``."""
+    if kind in (None, "count") or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if kind == "node":
+        return f"{value:g}nm"
+    return format_quantity(value, kind)  # type: ignore[arg-type]
 
 
 def search_domains(space: Space) -> dict[str, Domain]:
@@ -101,29 +160,44 @@ def resolve_design(space: Space, values: dict[str, Any]) -> dict[str, Any]:
     domains = all_domains(space)
     unknown = [k for k in values if k not in domains]
     if unknown:
-        raise CodesignError(f"unknown parameter {unknown[0]!r}{did_you_mean(unknown[0], domains)}; parameters: {', '.join(domains)}")
+        _check_name(unknown[0], space, "")
     design: dict[str, Any] = {}
     for name, domain in domains.items():
         if name in values:
             value = values[name]
             if not in_domain(value, domain):
-                raise CodesignError(f"{value!r} is outside the domain of {name} ({describe_domain(domain)})")
+                raise CodesignError(_outside(repr(value), name, space), param_location(space, name))
             design[name] = value
         elif isinstance(domain, Fixed):
             design[name] = domain.value
         else:
-            raise CodesignError(f"parameter {name} is searched ({describe_domain(domain)}); give it a value")
+            kind = param_kind(name)
+            raise CodesignError(f"parameter {name} is searched ({describe_domain(domain, kind)}); give it a value "
+                                f"(on the command line: --set {name}={format_value(_example(domain), kind)})",
+                                param_location(space, name))
     return design
 
 
-def describe_domain(domain: Domain) -> str:
-    if isinstance(domain, Fixed):
-        return f"fixed {domain.value!r}"
+def _example(domain: Choice | Range) -> Any:
+    """One value of a searched domain, to show how to give it."""
     if isinstance(domain, Choice):
-        return "one of " + ", ".join(map(str, domain.options))
+        return domain.options[0]
+    return domain.values()[0] if domain.scale == "pow2" else domain.low
+
+
+def describe_domain(domain: Domain, kind: str | None = None) -> str:
+    """``domain`` in words; given the parameter's unit ``kind``, values carry units (``one of 22nm, 28nm``)."""
+    def show(value: Any) -> str:
+        return format_value(value, kind) if kind else str(value)
+
+    if isinstance(domain, Fixed):
+        return f"fixed {show(domain.value) if kind else repr(domain.value)}"
+    if isinstance(domain, Choice):
+        return "one of " + ", ".join(map(show, domain.options))
     if domain.scale == "pow2":
-        return "a power of two in " + ", ".join(map(str, domain.values()))
-    return f"{domain.scale} range [{domain.low:g}, {domain.high:g}]"
+        return "a power of two in " + ", ".join(map(show, domain.values()))
+    low, high = (show(domain.low), show(domain.high)) if kind else (f"{domain.low:g}", f"{domain.high:g}")
+    return f"{domain.scale} range [{low}, {high}]"
 
 
 def grid_values(domain: Domain) -> list[Any]:

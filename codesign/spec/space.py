@@ -120,7 +120,7 @@ class HardwareSpec(Strict):
 
     precision: param(None, False, "Operand precision.", PRECISIONS) = Field(Fixed("int8"), description="Operand precision: " + ", ".join(PRECISIONS) + ".")  # type: ignore[valid-type]
     technology: Node = Field(description="Process node, 7nm to 65nm (energy and area scale with it).")
-    clock: Frequency = Field(description="Clock frequency.")
+    clock: Frequency = Field(description="Clock frequency, e.g. 1GHz or {min: 200MHz, max: 1GHz, scale: log}.")
     array: ArraySpec
     memory: tuple[MemoryLevelSpec, ...] = Field(min_length=2, description="Memory levels, outermost (DRAM) first.")
 
@@ -165,7 +165,23 @@ def parse_objective(raw: Any) -> Objective:
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; use {one_of(METRICS)}{did_you_mean(metric, METRICS)}")
     default_unit = METRICS[metric][1]
+    if unit is not None:
+        _check_display_unit(metric, unit)
     return Objective(direction=direction, metric=metric, unit=unit or default_unit)
+
+
+def _check_display_unit(metric: str, unit: str) -> None:
+    """Raise ``ValueError`` unless ``[unit]`` can show ``metric`` (a unit of its kind, or its default unit)."""
+    kind, default_unit, _, _ = METRICS[metric]
+    if unit == default_unit:
+        return
+    allowed = f"write [{default_unit}] or leave the unit out" if default_unit else "leave the unit out"
+    if kind == "number":
+        raise ValueError(f"{metric} has no unit to choose; {allowed}")
+    try:
+        parse_quantity("1" + unit, kind)  # type: ignore[arg-type]
+    except UnitError:
+        raise ValueError(f"[{unit}] is not a unit of {kind} for {metric}; {allowed}") from None
 
 
 def parse_constraint(raw: Any) -> Constraint:
@@ -211,6 +227,8 @@ class Space(Strict):
         {"type": "string", "pattern": _CON.pattern, "description": "'<metric>[(<workload>)] <= <value with unit>', e.g. 'area <= 4mm2'"})], ...] = ()
     search: SearchSpec = SearchSpec()
     _base: Path | None = PrivateAttr(None)
+    _source: str | None = PrivateAttr(None)
+    _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:

@@ -20,14 +20,14 @@ import operator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from codesign.errors import CodesignError, did_you_mean, one_of
+from codesign.spec.loader import Lines, locate, parse_yaml
 from codesign.workload.ir import Layer, Workload, deduplicate
 from codesign.workload.ops import OP_KEYS, OP_REQUIRED, OPS
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv}
+_MAY_BE_ZERO = ("pad", "bias")
 
 
 def model_names(models_dir: Path = MODELS_DIR) -> list[str]:
@@ -43,7 +43,8 @@ def resolve_model(ref: str, base: Path | None = None, models_dir: Path = MODELS_
             path = base / path
         if path.is_file():
             return path
-        raise CodesignError(f"model file {ref!r} does not exist")
+        raise CodesignError(f"model file {ref!r} does not exist (looked for {path}); give a path relative to the "
+                            f"space file or a model name, one of: {', '.join(model_names(models_dir))}")
     path = models_dir / f"{ref}.yaml"
     if path.is_file():
         return path
@@ -64,7 +65,8 @@ def _eval(expr: Any, symbols: dict[str, int], where: str) -> int:
             return node.value
         if isinstance(node, ast.Name):
             if node.id not in symbols:
-                raise CodesignError(f"unknown symbol {node.id!r} in {expr!r}; known: {', '.join(sorted(symbols))}", where)
+                known = ", ".join(sorted(symbols)) or "none (define symbols under params)"
+                raise CodesignError(f"unknown symbol {node.id!r} in {expr!r}; known: {known}", where)
             return symbols[node.id]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
@@ -73,48 +75,84 @@ def _eval(expr: Any, symbols: dict[str, int], where: str) -> int:
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
-        raise CodesignError(f"cannot parse expression {expr!r}", where) from None
-    return walk(tree.body)
+        raise CodesignError(f"cannot parse expression {expr!r}; use integers, symbols and + - * //", where) from None
+    try:
+        return walk(tree.body)
+    except ZeroDivisionError:
+        raise CodesignError(f"{expr!r} divides by zero", where) from None
+
+
+def _symbols(raw: Any, source: str, lines: Lines) -> dict[str, int]:
+    """The model's ``params``: symbol name -> integer."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise CodesignError(f"params is a mapping of symbol: integer, e.g. {{seq_len: 128}}; found {raw!r}",
+                            locate(source, lines, ("params",)))
+    symbols: dict[str, int] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+            raise CodesignError(f"a symbol's value must be an integer, got {value!r}", locate(source, lines, ("params", key)))
+        symbols[str(key)] = int(value)
+    return symbols
+
+
+def _shape_value(key: str, expr: Any, symbols: dict[str, int], where: str) -> int:
+    """One evaluated shape value; all are positive except ``pad`` and ``bias``, which may be 0."""
+    value = _eval(expr, symbols, where)
+    least = 0 if key in _MAY_BE_ZERO else 1
+    if value < least:
+        raise CodesignError(f"{key} must be {'at least 0' if least == 0 else 'a positive integer'}, got {value}", where)
+    return value
 
 
 def load_model(ref: str, *, batch: int = 1, seq_len: int | None = None, name: str | None = None,
                weight: float = 1.0, base: Path | None = None) -> Workload:
     """Load a model file as a :class:`Workload` at ``batch`` (and ``seq_len`` for sequence models)."""
     path = resolve_model(ref, base)
+    src = str(path)
     try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise CodesignError(f"not valid YAML: {exc}", str(path)) from None
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CodesignError(f"cannot read the model file: {exc}", src) from None
+    doc, lines = parse_yaml(text, src, empty="the model file is empty; it needs a name and a 'layers' list")
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
-        raise CodesignError("a model file needs a 'layers' list", str(path))
-    symbols = {k: int(v) for k, v in (doc.get("params") or {}).items()}
+        raise CodesignError("a model file needs a 'layers' list of {name, op, shape keys...}", locate(src, lines, ("layers",)))
+    symbols = _symbols(doc.get("params"), src, lines)
     if seq_len is not None:
         if "seq_len" not in symbols:
-            raise CodesignError(f"model {doc.get('name', ref)!r} has no sequence length; remove seq_len", str(path))
+            raise CodesignError(f"model {doc.get('name', ref)!r} has no sequence length; remove seq_len", src)
         symbols["seq_len"] = seq_len
     layers: list[Layer] = []
     for i, entry in enumerate(doc["layers"]):
-        where = f"{path}: layers[{i}]"
-        if not isinstance(entry, dict):
-            raise CodesignError("a layer is a mapping with name, op and shape keys", where)
-        op = entry.get("op")
-        if op not in OPS:
-            raise CodesignError(f"unsupported op {op!r}; supported: {', '.join(OPS)}{did_you_mean(str(op), OPS)}", where)
-        shape = {k: v for k, v in entry.items() if k not in ("name", "op", "count")}
-        unknown = set(shape) - set(OP_KEYS[op])
-        if unknown:
-            raise CodesignError(f"unknown key(s) {sorted(unknown)} for {op}; allowed: {', '.join(OP_KEYS[op])}", where)
-        missing = [k for k in OP_REQUIRED[op] if k not in shape]
-        if missing:
-            raise CodesignError(f"{op} needs {', '.join(missing)}", where)
-        values = {k: _eval(v, symbols, where) for k, v in shape.items()}
-        count = _eval(entry.get("count", 1), symbols, where)
-        try:
-            layers.append(OPS[op](str(entry.get("name", f"layer{i}")), values, batch, count))
-        except ValueError as exc:
-            raise CodesignError(str(exc), where) from None
+        layers.append(_layer(entry, ("layers", i), symbols, batch, src, lines))
     model = str(doc.get("name", path.stem))
     return Workload(name=name or model, model=model, layers=deduplicate(layers), weight=weight, batch=batch)
+
+
+def _layer(entry: Any, at: tuple, symbols: dict[str, int], batch: int, src: str, lines: Lines) -> Layer:
+    """One ``layers`` entry (at key path ``at`` of the model file ``src``) as an IR layer."""
+    where = locate(src, lines, at)
+    if not isinstance(entry, dict):
+        raise CodesignError("a layer is a mapping with name, op and shape keys", where)
+    op = entry.get("op")
+    if op not in OPS:
+        raise CodesignError(f"unsupported op {op!r}; supported: {', '.join(OPS)}{did_you_mean(str(op), OPS)}",
+                            locate(src, lines, at + ("op",)))
+    shape = {k: v for k, v in entry.items() if k not in ("name", "op", "count")}
+    unknown = sorted(set(shape) - set(OP_KEYS[op]), key=str)
+    if unknown:
+        raise CodesignError(f"unknown key(s) {unknown} for {op}{did_you_mean(str(unknown[0]), OP_KEYS[op])}; "
+                            f"allowed: {', '.join(OP_KEYS[op])}", locate(src, lines, at + (unknown[0],)))
+    missing = [k for k in OP_REQUIRED[op] if k not in shape]
+    if missing:
+        raise CodesignError(f"{op} needs {', '.join(missing)} (keys: {', '.join(OP_KEYS[op])})", where)
+    values = {k: _shape_value(k, v, symbols, locate(src, lines, at + (k,))) for k, v in shape.items()}
+    count = _shape_value("count", entry.get("count", 1), symbols, locate(src, lines, at + ("count",)))
+    try:
+        return OPS[op](str(entry.get("name", f"layer{at[-1]}")), values, batch, count)
+    except ValueError as exc:
+        raise CodesignError(str(exc), where) from None
 
 
 __all__ = ["load_model", "model_names", "resolve_model", "one_of"]
