@@ -9,7 +9,7 @@ convolutions, GEMMs and attention alike.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Role = Literal["weights", "inputs", "outputs"]
@@ -18,11 +18,15 @@ ROLES: tuple[Role, ...] = ("weights", "inputs", "outputs")
 
 @dataclass(frozen=True)
 class Tensor:
-    """A tensor of a layer: its role and one affine projection per rank (dim index, coefficient)."""
+    """A tensor of a layer: its role and one affine projection per rank (dim index, coefficient).
+
+    ``bits`` overrides the accelerator's precision for this tensor (e.g. 4-bit weights).
+    """
 
     name: str
     role: Role
     ranks: tuple[tuple[tuple[int, int], ...], ...]
+    bits: int | None = None
 
     def relevant(self, n_dims: int) -> tuple[bool, ...]:
         """Which dimensions index this tensor."""
@@ -67,6 +71,42 @@ class Layer:
     def describe(self) -> str:
         return f"{self.op} " + " ".join(f"{d}={b}" for d, b in zip(self.dims, self.bounds) if b > 1)
 
+    def canonical(self) -> "Layer":
+        """The same computation without name and count: identical layers compare equal."""
+        return Layer("", self.op, self.dims, self.bounds, self.tensors, 1, self.params)
+
+
+@dataclass(frozen=True)
+class VectorOp:
+    """A non-MAC operator (activation, element-wise, pooling, softmax, normalization).
+
+    Costed on the accelerator's vector unit by its element counts: ``elements`` outputs, each
+    needing ``ops_per_element`` vector operations and reading ``inputs_per_element`` input
+    elements on average. ``fused`` ops are applied to their producer's output on the fly and
+    move no data to or from DRAM.
+    """
+
+    name: str
+    op: str
+    elements: int
+    ops_per_element: float
+    input_elements: int
+    count: int = 1
+    fused: bool = False
+    bits: int | None = None
+
+    @property
+    def ops(self) -> float:
+        """Vector operations of one occurrence."""
+        return self.elements * self.ops_per_element
+
+    @property
+    def key(self) -> tuple:
+        return (self.op, self.elements, self.ops_per_element, self.input_elements, self.fused, self.bits)
+
+    def describe(self) -> str:
+        return f"{self.op} {self.elements} elements" + (" (fused)" if self.fused else "")
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -77,6 +117,7 @@ class Workload:
     layers: tuple[Layer, ...]
     weight: float = 1.0
     batch: int = 1
+    vector_ops: tuple[VectorOp, ...] = ()
 
     @property
     def total_macs(self) -> int:
@@ -87,14 +128,13 @@ class Workload:
         return sum(layer.params * layer.count for layer in self.layers)
 
 
-def deduplicate(layers: list[Layer]) -> tuple[Layer, ...]:
-    """Merge identical layers (same :attr:`Layer.key`) into one with the summed count, first name kept."""
-    merged: dict[tuple, Layer] = {}
+def deduplicate(layers: list[Layer] | list[VectorOp]) -> tuple:
+    """Merge identical layers (same ``key``) into one with the summed count, first name kept."""
+    merged: dict[tuple, Layer | VectorOp] = {}
     for layer in layers:
         if layer.key in merged:
             first = merged[layer.key]
-            merged[layer.key] = Layer(first.name, first.op, first.dims, first.bounds, first.tensors,
-                                      first.count + layer.count, first.params)
+            merged[layer.key] = replace(first, count=first.count + layer.count)
         else:
             merged[layer.key] = layer
     return tuple(merged.values())

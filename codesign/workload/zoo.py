@@ -22,8 +22,10 @@ from typing import Any
 
 from codesign.errors import CodesignError, did_you_mean, one_of
 from codesign.spec.loader import Lines, locate, parse_yaml
-from codesign.workload.ir import Layer, Workload, deduplicate
+from codesign.workload.ir import Layer, VectorOp, Workload, deduplicate
 from codesign.workload.ops import OP_KEYS, OP_REQUIRED, OPS
+
+_COMMON = ("name", "op", "count", "bits")
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv}
@@ -97,8 +99,15 @@ def _symbols(raw: Any, source: str, lines: Lines) -> dict[str, int]:
     return symbols
 
 
-def _shape_value(key: str, expr: Any, symbols: dict[str, int], where: str) -> int:
-    """One evaluated shape value; all are positive except ``pad`` and ``bias``, which may be 0."""
+def _shape_value(key: str, expr: Any, symbols: dict[str, int], where: str) -> Any:
+    """One evaluated shape value; all are positive except ``pad`` and ``bias``, which may be 0.
+    ``stride``, ``pad`` and ``dilation`` may be lists (per axis); ``fused`` is a boolean."""
+    if key == "fused":
+        if not isinstance(expr, bool):
+            raise CodesignError(f"fused is true or false, got {expr!r}", where)
+        return expr
+    if isinstance(expr, list) and key in ("stride", "pad", "dilation"):
+        return [_shape_value(key, e, symbols, where) for e in expr]
     value = _eval(expr, symbols, where)
     least = 0 if key in _MAY_BE_ZERO else 1
     if value < least:
@@ -107,9 +116,36 @@ def _shape_value(key: str, expr: Any, symbols: dict[str, int], where: str) -> in
 
 
 def load_model(ref: str, *, batch: int = 1, seq_len: int | None = None, name: str | None = None,
-               weight: float = 1.0, base: Path | None = None) -> Workload:
-    """Load a model file as a :class:`Workload` at ``batch`` (and ``seq_len`` for sequence models)."""
+               weight: float = 1.0, base: Path | None = None, overrides: dict[str, int] | None = None) -> Workload:
+    """Load a model file as a :class:`Workload` at ``batch``.
+
+    ``seq_len`` and ``overrides`` replace the model's ``params`` symbols (e.g. ``kv_len``);
+    a symbol the model does not define is an error that lists the ones it does.
+    """
     path = resolve_model(ref, base)
+    src = str(path)
+    doc, lines = read_model_file(path)
+    symbols = _symbols(doc.get("params"), src, lines)
+    wanted = dict(overrides or {})
+    if seq_len is not None:
+        wanted["seq_len"] = seq_len
+    for key, value in wanted.items():
+        if key not in symbols:
+            known = ", ".join(sorted(symbols)) or "none"
+            raise CodesignError(f"model {doc.get('name', ref)!r} has no parameter {key!r}; its parameters: {known}", src)
+        symbols[key] = int(value)
+    layers: list[Layer] = []
+    vector: list[VectorOp] = []
+    for i, entry in enumerate(doc["layers"]):
+        built = _layer(entry, ("layers", i), symbols, batch, src, lines)
+        (layers if isinstance(built, Layer) else vector).append(built)
+    model = str(doc.get("name", path.stem))
+    return Workload(name=name or model, model=model, layers=deduplicate(layers), weight=weight, batch=batch,
+                    vector_ops=deduplicate(vector))
+
+
+def read_model_file(path: Path) -> tuple[dict[str, Any], Lines]:
+    """Parse a model file; check it has a ``layers`` list."""
     src = str(path)
     try:
         text = path.read_text()
@@ -118,19 +154,10 @@ def load_model(ref: str, *, batch: int = 1, seq_len: int | None = None, name: st
     doc, lines = parse_yaml(text, src, empty="the model file is empty; it needs a name and a 'layers' list")
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
         raise CodesignError("a model file needs a 'layers' list of {name, op, shape keys...}", locate(src, lines, ("layers",)))
-    symbols = _symbols(doc.get("params"), src, lines)
-    if seq_len is not None:
-        if "seq_len" not in symbols:
-            raise CodesignError(f"model {doc.get('name', ref)!r} has no sequence length; remove seq_len", src)
-        symbols["seq_len"] = seq_len
-    layers: list[Layer] = []
-    for i, entry in enumerate(doc["layers"]):
-        layers.append(_layer(entry, ("layers", i), symbols, batch, src, lines))
-    model = str(doc.get("name", path.stem))
-    return Workload(name=name or model, model=model, layers=deduplicate(layers), weight=weight, batch=batch)
+    return doc, lines
 
 
-def _layer(entry: Any, at: tuple, symbols: dict[str, int], batch: int, src: str, lines: Lines) -> Layer:
+def _layer(entry: Any, at: tuple, symbols: dict[str, int], batch: int, src: str, lines: Lines) -> Layer | VectorOp:
     """One ``layers`` entry (at key path ``at`` of the model file ``src``) as an IR layer."""
     where = locate(src, lines, at)
     if not isinstance(entry, dict):
@@ -139,19 +166,20 @@ def _layer(entry: Any, at: tuple, symbols: dict[str, int], batch: int, src: str,
     if op not in OPS:
         raise CodesignError(f"unsupported op {op!r}; supported: {', '.join(OPS)}{did_you_mean(str(op), OPS)}",
                             locate(src, lines, at + ("op",)))
-    shape = {k: v for k, v in entry.items() if k not in ("name", "op", "count")}
+    shape = {k: v for k, v in entry.items() if k not in _COMMON}
     unknown = sorted(set(shape) - set(OP_KEYS[op]), key=str)
     if unknown:
         raise CodesignError(f"unknown key(s) {unknown} for {op}{did_you_mean(str(unknown[0]), OP_KEYS[op])}; "
-                            f"allowed: {', '.join(OP_KEYS[op])}", locate(src, lines, at + (unknown[0],)))
+                            f"allowed: {', '.join(OP_KEYS[op] + _COMMON)}", locate(src, lines, at + (unknown[0],)))
     missing = [k for k in OP_REQUIRED[op] if k not in shape]
     if missing:
         raise CodesignError(f"{op} needs {', '.join(missing)} (keys: {', '.join(OP_KEYS[op])})", where)
     values = {k: _shape_value(k, v, symbols, locate(src, lines, at + (k,))) for k, v in shape.items()}
     count = _shape_value("count", entry.get("count", 1), symbols, locate(src, lines, at + ("count",)))
+    bits = _shape_value("bits", entry["bits"], symbols, locate(src, lines, at + ("bits",))) if "bits" in entry else None
     try:
-        return OPS[op](str(entry.get("name", f"layer{at[-1]}")), values, batch, count)
-    except ValueError as exc:
+        return OPS[op](str(entry.get("name", f"layer{at[-1]}")), values, batch, count, bits)
+    except (ValueError, TypeError) as exc:
         raise CodesignError(str(exc), where) from None
 
 
