@@ -16,6 +16,7 @@ from typing import Any
 from codesign.compiler.mapper import SchedulePolicy, map_layer
 from codesign.compiler.mapping import MappingError
 from codesign.cost.results import WorkloadResult
+from codesign.cost.vector import evaluate_vector
 from codesign.hardware.accelerator import Accelerator
 from codesign.hardware.build import build_accelerator
 from codesign.spec.space import Constraint, Space
@@ -62,12 +63,13 @@ def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -
             layers.append(map_layer(layer, acc, policy))
         except MappingError as exc:
             raise InfeasibleDesign(f"{workload.name}: {exc}") from None
-    cycles = sum(r.cycles * r.layer.count for r in layers)
+    vector = tuple(evaluate_vector(op, acc) for op in workload.vector_ops)
+    cycles = sum(r.cycles * r.layer.count for r in layers) + sum(v.cycles * v.op.count for v in vector)
     latency = cycles / acc.clock_hz
-    dynamic_pj = sum(r.energy_pj * r.layer.count for r in layers)
+    dynamic_pj = sum(r.energy_pj * r.layer.count for r in layers) + sum(v.energy_pj * v.op.count for v in vector)
     energy = dynamic_pj * 1e-12 + acc.leakage_w * latency
     macs = workload.total_macs
-    return WorkloadResult(workload.name, tuple(layers), latency, energy, macs,
+    return WorkloadResult(workload.name, tuple(layers), vector, latency, energy, macs,
                           macs / (cycles * acc.num_macs), acc.peak_macs_per_s)
 
 

@@ -26,7 +26,7 @@ import functools
 import itertools
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -176,9 +176,17 @@ def objective_values(cost: CostBatch, objective: str) -> np.ndarray:
     return cost.energy_pj * cost.cycles
 
 
-@functools.lru_cache(maxsize=65536)
 def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
-    """Choose a mapping for ``layer`` on ``acc``; raise :class:`MappingError` if none fits."""
+    """Choose a mapping for ``layer`` on ``acc``; raise :class:`MappingError` if none fits.
+
+    Identical layers (in one model or across the models of a study) are mapped once: results
+    are cached on the layer's computation, not its name or count.
+    """
+    return replace(_map_canonical(layer.canonical(), acc, policy), layer=layer)
+
+
+@functools.lru_cache(maxsize=65536)
+def _map_canonical(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
     nest, axes = candidate_batch(layer, acc, policy)
     cost = evaluate(layer, acc, nest)
     legal = int(cost.fits.sum())

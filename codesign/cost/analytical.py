@@ -42,7 +42,7 @@ def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
     step, extent = step_and_extent(nest)
     keeps = tuple(acc.keeps(role) for role in ROLES)
     acc_counts = count_accesses(layer.tensors, keeps, nest, step, extent)
-    role_bytes = np.array(acc.role_bytes, dtype=np.float64)
+    role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
     inst = np.stack([instances(nest, lv) for lv in range(L)], axis=1)
 
     words = acc_counts.reads + acc_counts.fills + acc_counts.updates          # [M, L, 3]
@@ -50,7 +50,7 @@ def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
     # Final outputs leave the chip requantized to operand width; only partial sums spilled to
     # the outermost level travel at accumulator width. At level 0, updates - reads = |outputs|.
     final = acc_counts.updates[:, 0, 2] - acc_counts.reads[:, 0, 2]
-    bytes_per_instance[:, 0] -= final * (role_bytes[2] - acc.operand_bytes)
+    bytes_per_instance[:, 0] -= final * max(0.0, role_bytes[2] - acc.operand_bytes)
     access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
     level_energy = bytes_per_instance * inst * access_pj
     mac_pj = layer.macs * acc.mac_pj

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from codesign.compiler.mapping import Mapping
 from codesign.workload.ir import Layer
+
+if TYPE_CHECKING:
+    from codesign.cost.vector import VectorResult
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class WorkloadResult:
 
     name: str
     layers: tuple[LayerResult, ...]
+    vector_ops: tuple["VectorResult", ...]
     latency_s: float
     energy_j: float                        # dynamic + leakage
     macs: int

@@ -40,6 +40,7 @@ class Accelerator:
     node_nm: float
     levels: tuple[MemoryLevel, ...]
     mac_pj: float
+    vector_lanes: int = 0          # vector-unit operations per cycle (0: one per PE column)
 
     @property
     def num_pes(self) -> int:
@@ -50,10 +51,24 @@ class Accelerator:
         return self.rows * self.cols * self.macs_per_pe
 
     @property
-    def role_bytes(self) -> tuple[int, int, int]:
+    def role_bytes(self) -> tuple[float, float, float]:
         """Bytes per word of (weights, inputs, outputs); outputs are accumulator-wide partial sums."""
         b = tech.OPERAND_BYTES[self.precision]
         return (b, b, tech.ACCUMULATOR_BYTES[self.precision])
+
+    def layer_bytes(self, tensors: tuple) -> tuple[float, float, float]:
+        """:attr:`role_bytes` with per-tensor precision overrides (``Tensor.bits``) applied."""
+        default = self.role_bytes
+        return tuple(t.bits / 8 if t.bits else default[i] for i, t in enumerate(tensors))  # type: ignore[return-value]
+
+    @property
+    def lanes(self) -> int:
+        """Vector-unit operations per cycle."""
+        return self.vector_lanes or self.cols
+
+    @property
+    def vector_op_pj(self) -> float:
+        return tech.vector_op_energy_pj(self.precision, self.node_nm)
 
     @property
     def operand_bytes(self) -> int:

@@ -29,4 +29,5 @@ def build_accelerator(space: Space, design: dict[str, Any]) -> Accelerator:
         macs_per_pe=int(design["hardware.array.macs_per_pe"]), dataflow=str(design["hardware.array.dataflow"]),
         precision=precision, clock_hz=clock, node_nm=node, levels=tuple(levels),
         mac_pj=tech.mac_energy_pj(precision, node),
+        vector_lanes=int(design.get("hardware.array.vector_lanes") or design["hardware.array.cols"]),
     )

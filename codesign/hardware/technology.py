@@ -100,6 +100,13 @@ def mac_area_mm2(precision: str, node_nm: float) -> float:
     return MAC_45NM[precision][1] * node_scaling(node_nm)[1] * 1e-6
 
 
+def vector_op_energy_pj(precision: str, node_nm: float) -> float:
+    """One vector-unit operation (add/compare class) in pJ: a 32-bit integer add for integer
+    precisions, an fp16 add for fp16/bf16 and an fp32 add for fp32 [H14]."""
+    pj = {"int8": 0.1, "int16": 0.1, "fp16": 0.4, "bf16": 0.4, "fp32": 0.9}[precision]
+    return pj * node_scaling(node_nm)[0]
+
+
 def dram_pj_per_byte(dram_type: str) -> float:
     """Energy per byte moved to or from DRAM of ``dram_type``."""
     return DRAM_PJ_PER_BIT[dram_type] * 8.0

@@ -30,6 +30,7 @@ def all_domains(space: Space) -> dict[str, Domain]:
         "hardware.array.rows": hw.array.rows,
         "hardware.array.cols": hw.array.cols,
         "hardware.array.macs_per_pe": hw.array.macs_per_pe,
+        **({"hardware.array.vector_lanes": hw.array.vector_lanes} if hw.array.vector_lanes is not None else {}),
         "hardware.array.dataflow": hw.array.dataflow,
     }
     for level in hw.memory:
@@ -45,7 +46,7 @@ def all_domains(space: Space) -> dict[str, Domain]:
 _WORDS = {"precision": PRECISIONS, "dataflow": DATAFLOWS, "dram_type": DRAM_TYPES, "objective": MAPPER_OBJECTIVES}
 _KINDS = {"clock": ("frequency", False), "technology": ("node", False), "size": ("size", True),
           "bandwidth": ("bandwidth", False), "rows": ("count", True), "cols": ("count", True),
-          "macs_per_pe": ("count", True), "bytes_per_cycle": ("count", True), "candidates": ("count", True)}
+          "macs_per_pe": ("count", True), "vector_lanes": ("count", True), "bytes_per_cycle": ("count", True), "candidates": ("count", True)}
 
 
 def parse_value(name: str, text: Any, space: Space | None = None) -> Any:

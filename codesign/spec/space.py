@@ -92,6 +92,7 @@ class ArraySpec(Strict):
     rows: Count = Field(description="PE rows.")
     cols: Count = Field(description="PE columns.")
     macs_per_pe: Count = Field(Fixed(1), description="MAC units per PE (a dot-product lane vector over a reduction dimension).")
+    vector_lanes: Count | None = Field(None, description="Lanes of the vector unit for non-MAC operators (activations, pooling, softmax, norms), operations per cycle; default: one per PE column.")
     dataflow: param(None, False, "Spatial dataflow of the array.", DATAFLOWS) = Field(  # type: ignore[valid-type]
         description="Which loop dimensions the rows and columns unroll: " + ", ".join(DATAFLOWS) + ".")
 
