@@ -128,6 +128,64 @@ def evaluate(
         print_design(s, result)
 
 
+models_app = typer.Typer(help="The model zoo: list models, show a model's layers.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every model in models/: family, MACs, parameters, layers."""
+    from codesign.cli_view import print_models
+    from codesign.workload.zoo import load_model, model_names
+
+    try:
+        workloads = [load_model(name) for name in model_names()]
+    except CodesignError as exc:
+        _fail(exc)
+    rows = [{"name": w.model, "family": w.family, "total_macs": w.total_macs, "total_params": w.total_params,
+             "unique_layers": len(w.layers), "layers": sum(layer.count for layer in w.layers),
+             "vector_ops": sum(v.count for v in w.vector_ops)} for w in workloads]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        print_models(rows)
+
+
+@models_app.command("show")
+def models_show(
+    name: Annotated[str, typer.Argument(help="Model name (see codesign models list) or path to a model YAML.")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Model parameter, e.g. --set seq_len=512 (repeat).")] = None,
+    batch: Annotated[int, typer.Option(help="Batch size.", min=1)] = 1,
+    precision: Annotated[str, typer.Option(help="Precision for bytes and intensity: int8, int16, fp16, bf16, fp32.")] = "int8",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (name, total_macs, total_params, layers[...]).")] = False,
+) -> None:
+    """Per layer: op, dimensions, MACs, bytes per tensor, arithmetic intensity, multiplicity; then totals."""
+    from codesign.cli_view import print_model
+    from codesign.errors import did_you_mean
+    from codesign.hardware.technology import OPERAND_BYTES
+    from codesign.workload.summary import workload_record
+    from codesign.workload.zoo import load_model
+
+    try:
+        if precision not in OPERAND_BYTES:
+            raise CodesignError(f"unknown precision {precision!r}{did_you_mean(precision, OPERAND_BYTES)}; "
+                                f"use one of: {', '.join(OPERAND_BYTES)}", "--precision")
+        overrides = {}
+        for item in set_ or []:
+            key, eq, value = item.partition("=")
+            if not eq or not value.strip().isdigit():
+                raise CodesignError(f"expected NAME=INTEGER, got {item!r}, e.g. --set seq_len=512", "--set")
+            overrides[key.strip()] = int(value)
+        w = load_model(name, batch=batch, overrides=overrides, base=Path.cwd())
+    except CodesignError as exc:
+        _fail(exc)
+    record = workload_record(w, precision)
+    if as_json:
+        typer.echo(json.dumps(record, indent=2))
+    else:
+        print_model(record)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -109,6 +109,35 @@ def _fmt(name: str, v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def print_models(rows: list[dict[str, Any]]) -> None:
+    """The zoo as a table."""
+    t = Table(title="models/")
+    for col in ("model", "family", "GMACs", "M params", "layers (unique)", "vector ops"):
+        t.add_column(col, justify="right" if col not in ("model", "family") else "left")
+    for r in rows:
+        t.add_row(r["name"], r["family"], f"{r['total_macs'] / 1e9:.4g}", f"{r['total_params'] / 1e6:.4g}",
+                  f"{r['layers']} ({r['unique_layers']})", str(r["vector_ops"]))
+    console.print(t)
+
+
+def print_model(rec: dict[str, Any]) -> None:
+    """One model's layers and totals."""
+    t = Table(title=f"{rec['name']} ({rec['family'] or 'model'}), batch {rec['batch']}, {rec['precision']}")
+    for col in ("layer", "op", "dims", "MACs", "W/I/O KiB", "MACs/B", "x"):
+        t.add_column(col, justify="left" if col in ("layer", "op", "dims") else "right")
+    for lr in rec["layers"]:
+        dims = " ".join(f"{d}{v}" for d, v in lr["dims"].items() if v > 1)
+        b = lr["bytes"]
+        sizes = "/".join(f"{b[r] / 1024:.4g}" for r in ("weights", "inputs", "outputs"))
+        t.add_row(lr["name"], lr["op"], dims, f"{lr['macs']:.4g}", sizes, f"{lr['intensity_macs_per_byte']:.3g}",
+                  str(lr["count"]))
+    for v in rec["vector_ops"]:
+        t.add_row(v["name"], v["op"], f"{v['elements']} elements", f"({v['ops']:.4g} ops)", "", "", str(v["count"]))
+    console.print(t)
+    console.print(f"total: {rec['total_macs'] / 1e9:.4g} GMACs, {rec['total_params'] / 1e6:.4g} M params, "
+                  f"{rec['total_vector_ops'] / 1e6:.4g} M vector ops; params {rec['params'] or '-'}")
+
+
 def print_design(space: Space, r: DesignResult) -> None:
     """Per-workload metrics and the per-layer breakdown of one design."""
     acc = r.accelerator

@@ -118,6 +118,9 @@ class Workload:
     weight: float = 1.0
     batch: int = 1
     vector_ops: tuple[VectorOp, ...] = ()
+    family: str = ""
+    source: str = ""
+    symbols: tuple[tuple[str, int], ...] = ()   # the model's params after overrides
 
     @property
     def total_macs(self) -> int:

@@ -26,6 +26,9 @@ from codesign.workload.ir import Layer, VectorOp, Workload, deduplicate
 from codesign.workload.ops import OP_KEYS, OP_REQUIRED, OPS
 
 _COMMON = ("name", "op", "count", "bits")
+# name; family (cnn, transformer, llm, recsys, tinyml); source (paper / reference implementation);
+# totals {macs, params, note}: the published figures the file must reproduce; params: symbols
+MODEL_KEYS = ("name", "family", "description", "source", "totals", "params", "layers")
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv}
@@ -141,7 +144,8 @@ def load_model(ref: str, *, batch: int = 1, seq_len: int | None = None, name: st
         (layers if isinstance(built, Layer) else vector).append(built)
     model = str(doc.get("name", path.stem))
     return Workload(name=name or model, model=model, layers=deduplicate(layers), weight=weight, batch=batch,
-                    vector_ops=deduplicate(vector))
+                    vector_ops=deduplicate(vector), family=str(doc.get("family", "")),
+                    source=str(doc.get("source", "")), symbols=tuple(sorted(symbols.items())))
 
 
 def read_model_file(path: Path) -> tuple[dict[str, Any], Lines]:
@@ -154,6 +158,10 @@ def read_model_file(path: Path) -> tuple[dict[str, Any], Lines]:
     doc, lines = parse_yaml(text, src, empty="the model file is empty; it needs a name and a 'layers' list")
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
         raise CodesignError("a model file needs a 'layers' list of {name, op, shape keys...}", locate(src, lines, ("layers",)))
+    unknown = [k for k in doc if k not in MODEL_KEYS]
+    if unknown:
+        raise CodesignError(f"unknown key {unknown[0]!r}{did_you_mean(str(unknown[0]), MODEL_KEYS)}; a model file has "
+                            f"{', '.join(MODEL_KEYS)}", locate(src, lines, (unknown[0],)))
     return doc, lines
 
 
