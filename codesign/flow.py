@@ -46,13 +46,16 @@ class DesignResult:
 
 
 @functools.lru_cache(maxsize=64)
-def _workload(model: str, batch: int, seq_len: int | None, name: str, weight: float, base: str) -> Workload:
-    return load_model(model, batch=batch, seq_len=seq_len, name=name, weight=weight, base=Path(base))
+def _workload(model: str, batch: int, seq_len: int | None, name: str, weight: float, base: str,
+              overrides: tuple[tuple[str, int], ...]) -> Workload:
+    return load_model(model, batch=batch, seq_len=seq_len, name=name, weight=weight, base=Path(base),
+                      overrides=dict(overrides))
 
 
 def space_workloads(space: Space, base: Path) -> tuple[Workload, ...]:
     """The workloads of ``space`` (model paths resolved relative to ``base``)."""
-    return tuple(_workload(w.model, w.batch, w.seq_len, w.label, w.weight, str(base)) for w in space.workloads)
+    return tuple(_workload(w.model, w.batch, w.seq_len, w.label, w.weight, str(base), tuple(sorted(w.params.items())))
+                 for w in space.workloads)
 
 
 def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -> WorkloadResult:

@@ -24,7 +24,7 @@ def check_space(space: Space, path: Path, lines: Lines) -> None:
     labels = []
     for i, w in enumerate(space.workloads):
         try:
-            load_model(w.model, batch=w.batch, seq_len=w.seq_len, base=path.parent)
+            load_model(w.model, batch=w.batch, seq_len=w.seq_len, base=path.parent, overrides=w.params)
         except CodesignError as exc:
             fail(exc.what if not exc.where else f"{exc.where}: {exc.what}", ("workloads", i, "model"))
         if w.label in labels:

@@ -79,6 +79,7 @@ class WorkloadSpec(Strict):
     name: str | None = Field(None, description="Name used in constraints and reports; default: the model's name.")
     batch: int = Field(1, ge=1, description="Batch size (inferences per run).")
     seq_len: int | None = Field(None, ge=1, description="Sequence length in tokens, for sequence models.")
+    params: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict, description="Overrides of the model's params symbols, e.g. {kv_len: 8192, image: 320}.")
     weight: float = Field(1.0, gt=0, description="Weight of this workload when objectives aggregate over workloads.")
 
     @property
