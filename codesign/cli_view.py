@@ -113,7 +113,7 @@ def print_models(rows: list[dict[str, Any]]) -> None:
     """The zoo as a table."""
     t = Table(title="models/")
     for col in ("model", "family", "GMACs", "M params", "layers (unique)", "vector ops"):
-        t.add_column(col, justify="right" if col not in ("model", "family") else "left")
+        t.add_column(col, justify="right" if col not in ("model", "family") else "left", no_wrap=col == "model")
     for r in rows:
         t.add_row(r["name"], r["family"], f"{r['total_macs'] / 1e9:.4g}", f"{r['total_params'] / 1e6:.4g}",
                   f"{r['layers']} ({r['unique_layers']})", str(r["vector_ops"]))
