@@ -186,6 +186,31 @@ def models_show(
         print_model(record)
 
 
+@app.command("import")
+def import_model(
+    model: Annotated[Path, typer.Argument(help="ONNX file, e.g. resnet18.onnx.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write, e.g. models/resnet18.yaml.",
+                                         show_default=False)],
+    name: Annotated[Optional[str], typer.Option(help="Model name (default: the ONNX file's name without .onnx).")] = None,
+    dim: Annotated[Optional[list[str]], typer.Option("--dim", help="Size of a dynamic input dimension, e.g. --dim batch=1 --dim seq=128 (repeat).")] = None,
+) -> None:
+    """Import an ONNX model as a model file (via ONNX shape inference); print its layers, MACs and parameters."""
+    from codesign.interop.onnx_import import import_onnx, parse_dims, write_model
+    from codesign.workload.zoo import load_model
+
+    try:
+        result = import_onnx(model, name=name, dims=parse_dims(dim or []))
+        write_model(result, output)
+        w = load_model(str(output.resolve()))
+    except CodesignError as exc:
+        _fail(exc)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    mac_layers, vector_ops = sum(x.count for x in w.layers), sum(v.count for v in w.vector_ops)
+    typer.echo(f"{output}: {w.model}: {mac_layers + vector_ops} layers ({mac_layers} MAC, {vector_ops} vector), "
+               f"{w.total_macs:,} MACs ({w.total_macs / 1e9:.4g} G), {w.total_params:,} params ({w.total_params / 1e6:.4g} M)")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
