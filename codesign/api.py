@@ -63,29 +63,18 @@ def search(space: Space, *, trials: int | None = None, timeout_s: float | None =
     Pareto front.
     """
     from codesign.report.files import write_outputs
-    from codesign.search.runner import config_from, run_search
+    from codesign.report.tables import trial_rows
+    from codesign.search.runner import config_from, open_search, run_search
 
     cfg = config_from(space, _base(space), Path(runs_dir), trials=trials, timeout_s=timeout_s, seed=seed,
                       jobs=jobs, storage=storage, study=study)
     text = space_text if space_text is not None else _dump(space)
-    result_study = None
+    opened = open_search(space, cfg)   # a refused study or storage writes nothing
     try:
-        result_study = run_search(space, cfg, on_progress)
-    finally:
-        if result_study is None:
-            result_study = _reload(space, cfg)
-        front = write_outputs(result_study, space, cfg.run_dir, text, cfg.sampler)
-    from codesign.report.tables import trial_rows
-
-    return SearchResult(cfg.study, cfg.run_dir, trial_rows(result_study, space), front)
-
-
-def _reload(space: Space, cfg: Any) -> Any:
-    import optuna
-
-    from codesign.search.storage import open_storage
-
-    return optuna.load_study(study_name=cfg.study, storage=open_storage(cfg.run_dir, cfg.storage))
+        run_search(space, cfg, on_progress, opened)
+    finally:  # interrupted or not, the finished trials are written out
+        front = write_outputs(opened, space, cfg.run_dir, text, cfg.sampler, cfg.seed)
+    return SearchResult(cfg.study, cfg.run_dir, trial_rows(opened, space), front)
 
 
 def _dump(space: Space) -> str:

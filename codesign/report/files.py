@@ -14,8 +14,9 @@ from codesign.report.tables import TrialRow, flat, objective_labels, pareto_rows
 from codesign.spec.space import Space
 
 
-def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: str, sampler: str) -> list[TrialRow]:
-    """Write every output file; return the Pareto rows."""
+def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: str, sampler: str,
+                  seed: int | None) -> list[TrialRow]:
+    """Write every output file (``sampler`` and ``seed`` as the run used them); return the Pareto rows."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "space.yaml").write_text(space_text)
     rows = trial_rows(study, space)
@@ -23,7 +24,7 @@ def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: 
     _csv(run_dir / "trials.csv", [flat(r, space) for r in rows], space, rows)
     _csv(run_dir / "pareto.csv", [flat(r, space) for r in front], space, rows)
     (run_dir / "pareto.json").write_text(json.dumps([_json(r) for r in front], indent=2, default=float))
-    (run_dir / "summary.md").write_text(summary_markdown(study.study_name, space, rows, front, sampler))
+    (run_dir / "summary.md").write_text(summary_markdown(study.study_name, space, rows, front, sampler, seed))
     return front
 
 
@@ -44,13 +45,14 @@ def _json(r: TrialRow) -> dict:
             "per_workload": r.per_workload, "constraints": r.constraints, "area_breakdown_mm2": r.area_mm2}
 
 
-def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list[TrialRow], sampler: str) -> str:
+def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list[TrialRow], sampler: str,
+                     seed: int | None) -> str:
     labels = objective_labels(space)
     complete = sum(r.state == "COMPLETE" for r in rows)
     feasible = sum(r.feasible for r in rows)
     lines = [f"# Study `{study}`", "", space.description.strip(), "",
              f"- trials: {len(rows)} finished ({complete} complete, {feasible} feasible, {len(rows) - complete} failed)",
-             f"- sampler: {sampler}, seed {space.search.seed}",
+             f"- sampler: {sampler}, " + ("unseeded" if seed is None else f"seed {seed}"),
              "- objectives: " + ", ".join(f"{o.direction} {lb}" for o, lb in zip(space.objectives, labels)),
              "- constraints: " + (", ".join(c.text for c in space.constraints) or "none"), ""]
     lines += [f"## Pareto front ({len(front)} designs)", ""]

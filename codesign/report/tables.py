@@ -10,6 +10,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.search.pareto import pareto_mask
+from codesign.spec.params import search_domains
 from codesign.spec.space import Space
 
 # aggregated metric -> column name with its base unit
@@ -75,9 +76,14 @@ def pareto_rows(rows: list[TrialRow], space: Space) -> list[TrialRow]:
 
 
 def flat(row: TrialRow, space: Space) -> dict[str, Any]:
-    """One CSV row: identity, parameters, objectives, metrics (base units), per-workload, constraints."""
+    """One CSV row: identity, parameters, objectives, metrics (base units), per-workload, constraints.
+
+    Every row has the same columns: a trial interrupted before all its parameters were sampled
+    leaves the missing ones empty.
+    """
     out: dict[str, Any] = {"number": row.number, "state": row.state, "feasible": row.feasible, "reason": row.reason}
-    out.update(row.params)
+    for name in search_domains(space):
+        out[name] = row.params.get(name, "")
     for label in objective_labels(space):
         out[label] = row.objectives.get(label, "")
     for metric, col in METRIC_COLUMNS.items():

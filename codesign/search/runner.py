@@ -9,6 +9,7 @@ its ``reason``. ``trials`` is the size the study should reach, so rerunning resu
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.flow import InfeasibleDesign, display, evaluate_design
@@ -58,33 +60,91 @@ def objective_labels(space: Space) -> list[str]:
     return [f"{o.metric} [{o.unit}]" if o.unit else o.metric for o in space.objectives]
 
 
+def start_trial(study: optuna.Study, dists: dict) -> optuna.Trial:
+    """Start a trial whose first storage write already names this process as its ``worker``.
+
+    ``study.ask()`` writes the new trial first and the ``worker`` attribute after it: a process
+    killed in between would leave a RUNNING trial no later run could attribute and fail. Here
+    the trial is created RUNNING with the attribute in one write (as ``ask`` does otherwise:
+    a ``Trial`` over the new id runs the sampler's ``before_trial``), then its parameters are
+    suggested. If suggesting raises, the trial is recorded as FAIL before the error goes on.
+    """
+    template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
+    trial = optuna.Trial(study, study._storage.create_new_trial(study._study_id, template_trial=template))
+    try:
+        for name, dist in dists.items():
+            suggest(trial, name, dist)
+    except BaseException as exc:
+        abort_trial(study, trial, exc)
+        raise
+    return trial
+
+
+def abort_trial(study: optuna.Study, trial: optuna.Trial, exc: BaseException) -> None:
+    """Record ``trial`` as FAIL because of ``exc`` (the caller re-raises it)."""
+    reason = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else f"error: {type(exc).__name__}: {exc}"
+    trial.set_user_attr("reason", reason)
+    study.tell(trial, state=TrialState.FAIL)
+
+
+def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> object:
+    """Suggest parameter ``name`` of ``trial`` from its distribution."""
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    assert isinstance(dist, FloatDistribution)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What evaluating one trial's design gave: objective values and constraints, or why it failed."""
+
+    values: list[float] = field(default_factory=list)
+    violations: dict[str, float] = field(default_factory=dict)
+    result: dict = field(default_factory=dict)
+    failure: str = ""
+
+
+def evaluate_trial(space: Space, base: Path, params: dict) -> Outcome:
+    """Evaluate a trial's parameters; every failure becomes ``Outcome.failure`` (a reason)."""
+    try:
+        design = resolve_design(space, params)
+        result = evaluate_design(space, design, base)
+        values = [display(o.metric, result.metrics[o.metric], o.unit) for o in space.objectives]
+        violations = {text: float(v) for text, v in result.violations.items()}
+    except InfeasibleDesign as exc:
+        return Outcome(failure=f"infeasible: {exc}")
+    except Exception as exc:  # a bug or an unforeseen input: record it, keep searching
+        return Outcome(failure=f"error: {type(exc).__name__}: {exc}")
+    bad = [label for label, v in [*zip(objective_labels(space), values), *violations.items()] if not math.isfinite(v)]
+    if bad:
+        return Outcome(failure="error: not a finite number: " + ", ".join(bad))
+    violated = [t for t, v in violations.items() if v > 0]
+    return Outcome(values, violations, {
+        "metrics": result.metrics, "per_workload": result.per_workload,
+        "area_mm2": result.accelerator.area_breakdown_mm2,
+        "reason": ("violates: " + "; ".join(violated)) if violated else "",
+    })
+
+
 def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict) -> FrozenTrial:
     """Run one trial to a recorded end state (COMPLETE or FAIL with a reason)."""
-    trial = study.ask(dists)
-    trial.set_user_attr("worker", worker_id())
+    trial = start_trial(study, dists)
     try:
-        design = resolve_design(space, trial.params)
-        result = evaluate_design(space, design, base)
-    except InfeasibleDesign as exc:
-        trial.set_user_attr("reason", f"infeasible: {exc}")
-        study.tell(trial, state=TrialState.FAIL)
-    except KeyboardInterrupt:
-        trial.set_user_attr("reason", "interrupted by the user")
-        study.tell(trial, state=TrialState.FAIL)
+        outcome = evaluate_trial(space, base, trial.params)
+    except BaseException as exc:   # KeyboardInterrupt, SystemExit: evaluate_trial catches the rest
+        abort_trial(study, trial, exc)
         raise
-    except Exception as exc:  # a bug or an unforeseen input: record it, keep searching
-        trial.set_user_attr("reason", f"error: {type(exc).__name__}: {exc}")
+    if outcome.failure:
+        trial.set_user_attr("reason", outcome.failure)
         study.tell(trial, state=TrialState.FAIL)
     else:
-        for text, value in result.violations.items():
-            trial.set_constraint(text, float(value))
-        violated = [t for t, v in result.violations.items() if v > 0]
-        trial.set_user_attr("result", {
-            "metrics": result.metrics, "per_workload": result.per_workload,
-            "area_mm2": result.accelerator.area_breakdown_mm2,
-            "reason": ("violates: " + "; ".join(violated)) if violated else "",
-        })
-        study.tell(trial, [display(o.metric, result.metrics[o.metric], o.unit) for o in space.objectives])
+        for text, value in outcome.violations.items():
+            trial.set_constraint(text, value)
+        trial.set_user_attr("result", outcome.result)
+        study.tell(trial, outcome.values)
     return study._storage.get_trial(trial._trial_id)
 
 
@@ -100,14 +160,26 @@ def _snapshot(study: optuna.Study, space: Space, target: int, start: float) -> S
     return SearchProgress(len(trials), target, len(feasible), failed, time.monotonic() - start, best)
 
 
-def _worker(space: Space, cfg: SearchConfig, index: int,
-            on_progress: Callable[[SearchProgress], None] | None = None) -> None:
+def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
+    """Open (or create) the study of ``cfg`` and fail the trials its dead local workers left RUNNING.
+
+    Raises :class:`~codesign.errors.CodesignError` when the storage cannot be opened or the study
+    was made from a different space; nothing is written to the run directory then.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    start = time.monotonic()
     storage = open_storage(cfg.run_dir, cfg.storage)
+    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space))
+    fail_stale_trials(study)
+    return study
+
+
+def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
+          on_progress: Callable[[SearchProgress], None] | None = None) -> None:
+    """Run trials until the study holds ``cfg.trials`` (finished or running) or the timeout passes."""
+    start = time.monotonic()
     dists = distributions(space)
-    seed = None if cfg.seed is None else cfg.seed + 7919 * index
-    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, seed), dists)
+    if on_progress is not None:
+        on_progress(_snapshot(study, space, cfg.trials, start))
     while True:
         active = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
         if len(active) >= cfg.trials:
@@ -119,32 +191,38 @@ def _worker(space: Space, cfg: SearchConfig, index: int,
             on_progress(_snapshot(study, space, cfg.trials, start))
 
 
-def run_search(space: Space, cfg: SearchConfig,
-               on_progress: Callable[[SearchProgress], None] | None = None) -> optuna.Study:
-    """Run (or resume) the study until it holds ``cfg.trials`` trials or ``cfg.timeout_s`` passes.
+def _worker(space: Space, cfg: SearchConfig) -> None:
+    """An extra worker process (``--jobs``): its own storage connection, the same study.
 
-    With ``cfg.jobs > 1``, ``jobs - 1`` extra worker processes share the study's storage.
-    Returns the study (all trials, from every worker).
+    The seed is shared: samplers are seeded per trial number (see
+    :class:`~codesign.search.sampling.TrialSeededSampler`), so workers still sample apart.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(cfg.run_dir, cfg.storage)
     study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space))
-    fail_stale_trials(study)
-    start = time.monotonic()
-    if on_progress is not None:
-        on_progress(_snapshot(study, space, cfg.trials, start))
-    procs = []
+    _loop(study, space, cfg)
+
+
+def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchProgress], None] | None = None,
+               study: optuna.Study | None = None) -> optuna.Study:
+    """Run (or resume) the study until it holds ``cfg.trials`` trials or ``cfg.timeout_s`` passes.
+
+    ``study`` is the result of :func:`open_search` (opened here when not given). With
+    ``cfg.jobs > 1``, ``jobs - 1`` extra worker processes share the study's storage.
+    Returns the study (all trials, from every worker).
+    """
+    if study is None:
+        study = open_search(space, cfg)
     ctx = multiprocessing.get_context("spawn")
-    for index in range(1, cfg.jobs):
-        p = ctx.Process(target=_worker, args=(space, cfg, index), daemon=True)
+    procs = [ctx.Process(target=_worker, args=(space, cfg), daemon=True) for _ in range(1, cfg.jobs)]
+    for p in procs:
         p.start()
-        procs.append(p)
     try:
-        _worker(space, cfg, 0, on_progress)
+        _loop(study, space, cfg, on_progress)
     finally:
         for p in procs:
             p.join()
-    return optuna.load_study(study_name=cfg.study, storage=storage)
+    return study
 
 
 def config_from(space: Space, base: Path, runs_dir: Path, *, trials: int | None = None, timeout_s: float | None = None,

@@ -3,12 +3,23 @@
 ``auto`` follows the measurements in docs/search.md: multivariate TPE (best constraint steering
 for small budgets) up to 300 trials, NSGA-II (cheap per trial, leads on quality with large
 budgets) beyond; ``grid`` when asked for and the space is finite.
+
+Seeding is per trial: the random choices for trial ``n`` come from ``(seed, n)`` (see
+:class:`TrialSeededSampler`), so a run is reproducible, a resumed run does not repeat the
+designs of the first one, and processes sharing a study with the same seed do not sample the
+same designs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
 
 from codesign.errors import CodesignError
 from codesign.spec.domains import Choice, Domain, Range
@@ -43,8 +54,63 @@ def resolved_sampler_name(space: Space, trials: int) -> str:
     return name
 
 
+def trial_seed(seed: int, number: int) -> int:
+    """The seed of trial ``number`` in a study searched with ``seed`` (stable across platforms)."""
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """A sampler rebuilt for every trial with the seed :func:`trial_seed` ``(seed, trial.number)``.
+
+    optuna samplers keep one random stream per object, so re-creating a sampler with the same
+    seed (a resumed run, a second process on a shared study) replays the same designs. The
+    wrapped samplers keep their search state in the study, not in the object, so a rebuild per
+    trial loses nothing but the stream.
+    """
+
+    def __init__(self, build: Callable[[int | None], optuna.samplers.BaseSampler], seed: int) -> None:
+        self._build = build
+        self._seed = seed
+        self._inner = build(seed)
+
+    def __str__(self) -> str:
+        return f"{self._inner} (seeded per trial from {self._seed})"
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._inner = self._build(trial_seed(self._seed, trial.number))
+        self._inner.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return self._inner.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        return self._inner.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self._inner.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._inner.reseed_rng()
+
+
 def make_sampler(space: Space, name: str, seed: int | None) -> optuna.samplers.BaseSampler:
-    """A seeded sampler; ``name`` is already resolved (not ``auto``)."""
+    """A seeded sampler; ``name`` is already resolved (not ``auto``).
+
+    Stream-based samplers (tpe, nsga2, random, gp) are seeded per trial when ``seed`` is given;
+    qmc and grid pick their points from the study's state and keep one seed.
+    """
+    if seed is not None and name in ("tpe", "nsga2", "random", "gp"):
+        return TrialSeededSampler(lambda s: _base_sampler(space, name, s), seed)
+    return _base_sampler(space, name, seed)
+
+
+def _base_sampler(space: Space, name: str, seed: int | None) -> optuna.samplers.BaseSampler:
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=20)
     if name == "nsga2":

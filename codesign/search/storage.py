@@ -13,14 +13,17 @@ import socket
 from pathlib import Path
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage, JournalStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from codesign.errors import CodesignError
 from codesign.spec.space import Space
 
 JOURNAL = "journal.log"
+STALE_REASON = "interrupted: its worker process exited before the trial finished"
+LOCK_GRACE_S = 5   # a journal append holds the lock for milliseconds
 
 
 def open_storage(run_dir: Path, url: str | None) -> BaseStorage | str:
@@ -29,10 +32,18 @@ def open_storage(run_dir: Path, url: str | None) -> BaseStorage | str:
         if url.startswith("journal:"):
             path = Path(url.removeprefix("journal:"))
             path.parent.mkdir(parents=True, exist_ok=True)
-            return JournalStorage(JournalFileBackend(str(path)))
+            return journal_storage(path)
         return url
     run_dir.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(run_dir / JOURNAL)))
+    return journal_storage(run_dir / JOURNAL)
+
+
+def journal_storage(path: Path) -> JournalStorage:
+    """A journal-file storage whose write lock, if left behind by a killed process, is broken
+    after :data:`LOCK_GRACE_S` without writes (optuna's default waits 30 s before every resume
+    after a crash). The lock is optuna's own, so plain optuna processes can share the file."""
+    lock = JournalFileSymlinkLock(str(path), grace_period=LOCK_GRACE_S)
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
 
 
 def signature(space: Space, distributions: dict) -> str:
@@ -77,14 +88,20 @@ def _alive(pid: int) -> bool:
 
 
 def fail_stale_trials(study: optuna.Study) -> int:
-    """Mark RUNNING trials whose worker process on this host has died as FAIL ("interrupted")."""
+    """Mark RUNNING trials whose worker process on this host has died as FAIL ("interrupted").
+
+    Two runs starting together may both find the same stale trial; the second one skips it.
+    """
     host = socket.gethostname()
     failed = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = str(t.user_attrs.get("worker", ""))
         whost, _, pid = worker.rpartition(":")
         if whost == host and pid.isdigit() and not _alive(int(pid)):
-            study._storage.set_trial_user_attr(t._trial_id, "reason", "interrupted: its worker process exited before the trial finished")
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            try:
+                study._storage.set_trial_user_attr(t._trial_id, "reason", STALE_REASON)
+                study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            except UpdateFinishedTrialError:
+                continue
             failed += 1
     return failed

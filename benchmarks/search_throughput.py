@@ -1,0 +1,122 @@
+"""Search throughput: trials per second, and where a trial's time goes.
+
+Runs ``codesign.search`` (one process, the default journal storage) on a space for N trials
+in a temporary runs directory and times, with ``time.perf_counter`` around the calls the
+search makes:
+
+- design evaluation: :func:`codesign.flow.evaluate_design` (build, map every layer, cost);
+- sampling: optuna's ``Trial`` creation and ``suggest_*`` (the sampler), journal writes excluded;
+- recording: constraints, result attribute and ``tell``, journal writes excluded;
+- journal writes: every append to ``journal.log`` (each one is fsynced);
+- other: opening the study, progress snapshots, writing trials.csv/pareto/summary.
+
+Usage::
+
+    python benchmarks/search_throughput.py                      # spaces/edge.yaml, 30 trials
+    python benchmarks/search_throughput.py --trials 100 --space tests/data/tiny.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from optuna.storages.journal import JournalFileBackend
+
+import codesign
+from codesign.search import runner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    """Seconds per phase; journal writes made inside a timed phase are counted as writes only."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def wrap(self, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            writes_before = self.seconds["journal writes"]
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                inner_writes = self.seconds["journal writes"] - writes_before
+                self.seconds[phase] += time.perf_counter() - start - (0 if phase == "journal writes" else inner_writes)
+                self.calls[phase] += 1
+        return timed
+
+
+def instrument(clock: Clock) -> None:
+    """Put timers around evaluation, sampling, recording and journal appends (this process only)."""
+    real_run_trial = runner.run_trial
+    runner.evaluate_design = clock.wrap("design evaluation", runner.evaluate_design)
+    runner.start_trial = clock.wrap("sampling (ask + suggest)", runner.start_trial)
+    JournalFileBackend.append_logs = clock.wrap("journal writes", JournalFileBackend.append_logs)  # type: ignore[method-assign]
+
+    def run_trial(*args: Any, **kwargs: Any) -> Any:
+        before = {k: clock.seconds[k] for k in ("design evaluation", "sampling (ask + suggest)", "journal writes")}
+        start = time.perf_counter()
+        try:
+            return real_run_trial(*args, **kwargs)
+        finally:
+            spent = time.perf_counter() - start
+            clock.seconds["recording (tell)"] += spent - sum(clock.seconds[k] - v for k, v in before.items())
+            clock.calls["trials"] += 1
+    runner.run_trial = run_trial
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--space", type=Path, default=ROOT / "spaces" / "edge.yaml", help="space file")
+    parser.add_argument("--trials", type=int, default=30, help="trials to run (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    parser.add_argument("--runs-dir", type=Path, default=None,
+                        help="where the journal goes (default: a temporary directory, deleted afterwards)")
+    args = parser.parse_args()
+
+    space = codesign.load_space(args.space)
+    clock = Clock()
+    instrument(clock)
+    with tempfile.TemporaryDirectory(prefix="codesign-bench-") as tmp:
+        runs = args.runs_dir or Path(tmp)
+        start = time.perf_counter()
+        result = codesign.search(space, trials=args.trials, seed=args.seed, runs_dir=runs,
+                                 study=f"bench-{time.time_ns()}")
+        wall = time.perf_counter() - start
+    n = clock.calls["trials"]
+    phases = ["design evaluation", "sampling (ask + suggest)", "recording (tell)", "journal writes"]
+    clock.seconds["other (open, progress, outputs)"] = wall - sum(clock.seconds[p] for p in phases)
+    phases.append("other (open, progress, outputs)")
+
+    sampler = runner.resolved_sampler_name(space, args.trials)
+    print(f"space {args.space}  trials {n}  sampler {sampler}  seed {args.seed}  "
+          f"feasible Pareto designs {len(result.pareto)}")
+    print(f"wall {wall:.2f} s   throughput {n / wall:.2f} trials/s   mean {wall / n * 1000:.0f} ms per trial\n")
+    rows = [("phase", "total s", "ms/trial", "share")]
+    for p in phases:
+        s = clock.seconds[p]
+        rows.append((p, f"{s:.2f}", f"{s / n * 1000:.1f}", f"{s / wall:.0%}"))
+    rows.append(("all", f"{wall:.2f}", f"{wall / n * 1000:.1f}", "100%"))
+    print(table(rows))
+    overhead = wall - clock.seconds["design evaluation"]
+    print(f"\noptuna sampling + storage + codesign bookkeeping: {overhead / n * 1000:.1f} ms per trial "
+          f"({clock.calls['journal writes'] / n:.1f} journal appends per trial)")
+
+
+if __name__ == "__main__":
+    main()
