@@ -29,7 +29,7 @@ from typing import Any
 from optuna.storages.journal import JournalFileBackend
 
 import codesign
-from codesign.search import runner
+from codesign.dse import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 

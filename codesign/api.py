@@ -16,7 +16,7 @@ from typing import Any
 
 from codesign.flow import DesignResult, evaluate_design
 from codesign.report.tables import TrialRow
-from codesign.search.runner import SearchProgress
+from codesign.dse.runner import SearchProgress
 from codesign.spec.loader import load_space as _load_space
 from codesign.spec.params import resolve_design
 from codesign.spec.space import Space
@@ -64,7 +64,7 @@ def search(space: Space, *, trials: int | None = None, timeout_s: float | None =
     """
     from codesign.report.files import write_outputs
     from codesign.report.tables import trial_rows
-    from codesign.search.runner import config_from, open_search, run_search
+    from codesign.dse.runner import config_from, open_search, run_search
 
     cfg = config_from(space, _base(space), Path(runs_dir), trials=trials, timeout_s=timeout_s, seed=seed,
                       jobs=jobs, storage=storage, study=study)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from codesign.flow import DesignResult, display
 from codesign.report.tables import objective_labels
-from codesign.search.runner import SearchProgress
+from codesign.dse.runner import SearchProgress
 from codesign.spec.space import Space
 
 console = Console()

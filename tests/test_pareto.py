@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesign.search.pareto import pareto_mask
+from codesign.dse.pareto import pareto_mask
 
 
 def _brute(values, maximize):

@@ -6,7 +6,7 @@ import pytest
 
 import codesign
 from codesign.errors import CodesignError
-from codesign.search.sampling import AUTO_TPE_MAX_TRIALS, resolved_sampler_name
+from codesign.dse.sampling import AUTO_TPE_MAX_TRIALS, resolved_sampler_name
 
 DATA = Path(__file__).parent / "data"
 

@@ -25,7 +25,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign import api
-from codesign.search.pareto import pareto_mask
+from codesign.dse.pareto import pareto_mask
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
@@ -272,7 +272,7 @@ def test_refused_resume_leaves_the_run_untouched(tmp_path: Path) -> None:
 
 def test_non_finite_results_fail_the_trial(monkeypatch: pytest.MonkeyPatch) -> None:
     """A NaN objective or constraint is a FAIL trial with a reason, not a crash."""
-    from codesign.search import runner
+    from codesign.dse import runner
 
     space = api.load_space(TINY)
     real = runner.evaluate_design
@@ -289,10 +289,10 @@ def test_non_finite_results_fail_the_trial(monkeypatch: pytest.MonkeyPatch) -> N
     assert t.state == TrialState.FAIL and "not a finite number: area <= 0.5mm2" in t.user_attrs["reason"]
 
 
-def test_codesign_search_is_callable_after_importing_the_search_package(tmp_path: Path) -> None:
-    """``codesign.search`` is both the public function and the package ``codesign.search``."""
+def test_codesign_search_is_the_public_function(tmp_path: Path) -> None:
+    """``codesign.search`` stays the public function once the search machinery (``codesign.dse``) is loaded."""
     import codesign
-    import codesign.search.runner  # noqa: F401  (binds codesign.search to the package)
+    import codesign.dse.runner  # noqa: F401
 
     result = codesign.search(codesign.load_space(TINY), trials=2, runs_dir=tmp_path)
     assert result.study == "tiny", result

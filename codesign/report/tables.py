@@ -9,7 +9,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from codesign.search.pareto import pareto_mask
+from codesign.dse.pareto import pareto_mask
 from codesign.spec.params import search_domains
 from codesign.spec.space import Space
 

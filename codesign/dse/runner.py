@@ -21,8 +21,8 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.flow import InfeasibleDesign, display, evaluate_design
-from codesign.search.sampling import distributions, make_sampler, resolved_sampler_name
-from codesign.search.storage import fail_stale_trials, open_storage, open_study, worker_id
+from codesign.dse.sampling import distributions, make_sampler, resolved_sampler_name
+from codesign.dse.storage import fail_stale_trials, open_storage, open_study, worker_id
 from codesign.spec.params import resolve_design
 from codesign.spec.space import Space
 
@@ -195,7 +195,7 @@ def _worker(space: Space, cfg: SearchConfig) -> None:
     """An extra worker process (``--jobs``): its own storage connection, the same study.
 
     The seed is shared: samplers are seeded per trial number (see
-    :class:`~codesign.search.sampling.TrialSeededSampler`), so workers still sample apart.
+    :class:`~codesign.dse.sampling.TrialSeededSampler`), so workers still sample apart.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(cfg.run_dir, cfg.storage)
