@@ -12,6 +12,8 @@ same designs.
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -118,8 +120,10 @@ def _base_sampler(space: Space, name: str, seed: int | None) -> optuna.samplers.
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "qmc":
-        return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False,
-                                          warn_asynchronous_seeding=False)
+        with warnings.catch_warnings():  # optuna marks QMCSampler experimental; the user chose it
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False,
+                                              warn_asynchronous_seeding=False)
     if name == "grid":
         return optuna.samplers.GridSampler({k: grid_values(d) for k, d in search_domains(space).items()}, seed=seed)
     if name == "gp":
