@@ -211,6 +211,28 @@ def import_model(
                f"{w.total_macs:,} MACs ({w.total_macs / 1e9:.4g} G), {w.total_params:,} params ({w.total_params / 1e6:.4g} M)")
 
 
+@app.command("timeloop-model")
+def timeloop_model(
+    spec: Annotated[Path, typer.Argument(help="Timeloop input as the binary reads it, e.g. parsed-processed-input.yaml.",
+                                         show_default=False)],
+    ert: Annotated[Path, typer.Option("--ert", help="Energy reference table, e.g. timeloop-model.ERT.yaml.", show_default=False)],
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="Mapping file (mapping: [...]); default: the spec's mapping.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (cycles, utilization, computes, energy_pJ, levels[...]).")] = False,
+) -> None:
+    """Evaluate a Timeloop spec, ERT and mapping with codesign's cost core, as timeloop-model reports it."""
+    from codesign.interop.timeloop_model import run, summary_lines, to_json
+
+    try:
+        result = run(spec, ert, mapping)
+    except CodesignError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(to_json(result), indent=2))
+    else:
+        for line in summary_lines(result):
+            typer.echo(line)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
