@@ -233,6 +233,28 @@ def timeloop_model(
             typer.echo(line)
 
 
+@app.command("scalesim")
+def scalesim(
+    config: Annotated[Path, typer.Argument(help="SCALE-Sim config, e.g. scale.cfg.", show_default=False)],
+    topology: Annotated[Path, typer.Argument(help="SCALE-Sim topology CSV (convolution rows; M, N, K rows with --gemm).",
+                                             show_default=False)],
+    gemm_rows: Annotated[bool, typer.Option("--gemm", help="Topology rows are name, M, N, K (SCALE-Sim's -i gemm).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (layers[...]: cycles, utilizations, SRAM/DRAM words).")] = False,
+) -> None:
+    """Time a SCALE-Sim config and topology with codesign's systolic simulator, as SCALE-Sim reports them."""
+    from codesign.interop.scalesim import run, summary_lines, to_json
+
+    try:
+        spec, timings = run(config, topology, gemm_rows)
+    except CodesignError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(to_json(spec, timings), indent=2))
+    else:
+        for line in summary_lines(spec, timings):
+            typer.echo(line)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
