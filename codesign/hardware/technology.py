@@ -15,6 +15,16 @@ interpolated or assumed the table says so):
 - [SB17] A. Stillmaker, B. Baas, "Scaling equations for the accurate prediction of CMOS device
   performance from 180 nm to 7 nm", Integration 2017: energy and area scaling between nodes
   (the factors below are rounded from its tables; between listed nodes we interpolate log-log).
+- [C7] CACTI 7.0 (HewlettPackard/cacti, as shipped in hwcomponents-cacti 1.0.40, rebuilt
+  from its sources), run here at 45 nm, RAM, 1 read/write port, 1 bank, capacities 16 KiB to
+  4 MiB and access widths 32 to 512 bits: read energy per access grows as ``width^0.61``
+  (least squares in log space through each capacity's 64-bit point; rms residual a factor
+  1.24). Its 64-bit values (16 KiB 11.6 pJ, 64 KiB 25.9 pJ, 1 MiB 93.5 pJ) agree with [H14].
+- DRAM supply voltages: DDR4 1.2 V (JEDEC JESD79-4), DDR5 1.1 V VDD/VDDQ (JEDEC JESD79-5,
+  July 2020); HBM2 1.2 V, HBM2E 1.1 V VDD (cited in "A 0.95pJ/b 5.12Gb/s/pin Charge-Recycling
+  IOs ...", IEEE A-SSCC 2022); HBM3 1.1 V and 0.4 V low-swing host interface (JEDEC JESD238
+  announcement, January 2022). [S21] Samsung, LPDDR5X announcement (November 2021): ~20% less
+  power than LPDDR5.
 """
 
 from __future__ import annotations
@@ -36,6 +46,8 @@ ACCUMULATOR_BYTES = {"int8": 4, "int16": 4, "fp16": 4, "bf16": 4, "fp32": 4}
 
 # SRAM read energy per 64-bit access at 45 nm [H14]; capacities in bytes.
 _SRAM_POINTS = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
+SRAM_REFERENCE_BITS = 64              # access width of [H14]'s figures
+SRAM_WIDTH_EXPONENT = 0.61            # [C7]: energy per access ~ width^0.61 (fitted, 32-512 bits)
 SRAM_CELL_UM2_45NM = 0.346          # [M07]
 SRAM_ARRAY_EFFICIENCY = 0.7         # assumed: bit cells are ~70% of macro area (periphery)
 REGFILE_BIT_UM2_45NM = 2.0          # assumed: latch/flop-based register file bit incl. ports
@@ -43,9 +55,20 @@ NETWORK_AREA_FRACTION = 0.10        # assumed: on-chip network ~10% of PE array 
 LEAKAGE_W_PER_MM2 = 0.02            # assumed: static power density of logic + SRAM
 
 # DRAM energy per bit (pJ), not scaled with the logic node. HBM2 from [OC17]; DDR4 from the
-# low end of [H14]'s 1.3 nJ per 64 bits (20 pJ/bit); LPDDR figures are assumed estimates for
-# mobile DRAM (interface + core), ordered by generation.
-DRAM_PJ_PER_BIT = {"HBM2": 3.9, "DDR4": 20.0, "LPDDR4": 6.0, "LPDDR4X": 5.0, "LPDDR5": 4.0}
+# low end of [H14]'s 1.3 nJ per 64 bits (20 pJ/bit); LPDDR4/4X/5 are assumed estimates for
+# mobile DRAM (interface + core), ordered by generation. The newer types are derived
+# estimates (the voltages and the vendor claim are cited above, the scaling rules assumed):
+# dynamic energy ~ V^2 for a supply change (DDR5, HBM2E); for HBM3 one third of the energy
+# per bit is taken to be interface energy, which scales with the signal swing (1.2 V -> 0.4 V);
+# LPDDR5X takes [S21]'s 20% at face value.
+_V2 = (1.1 / 1.2) ** 2
+DRAM_PJ_PER_BIT = {
+    "HBM2": 3.9, "DDR4": 20.0, "LPDDR4": 6.0, "LPDDR4X": 5.0, "LPDDR5": 4.0,
+    "DDR5": 20.0 * _V2,                                           # 16.8
+    "LPDDR5X": 4.0 * 0.8,                                         # 3.2
+    "HBM2E": 3.9 * _V2,                                           # 3.28
+    "HBM3": 3.9 * _V2 * (2 / 3 + (1 / 3) * (0.4 / 1.2)),          # 2.55
+}
 
 # node (nm) -> (energy factor, area factor) relative to 45 nm, rounded from [SB17].
 _NODE_SCALING = ((7, 0.20, 0.035), (10, 0.25, 0.06), (14, 0.32, 0.11), (16, 0.35, 0.13),
@@ -75,13 +98,23 @@ def node_scaling(node_nm: float) -> tuple[float, float]:
     return energy, area
 
 
-def sram_pj_per_byte(capacity_bytes: float, node_nm: float) -> float:
-    """Read/write energy per byte of an SRAM (or register file) of ``capacity_bytes``.
+def sram_access_pj(capacity_bytes: float, node_nm: float, access_bits: int = SRAM_REFERENCE_BITS) -> float:
+    """Energy of one read (or write) of ``access_bits`` bits from an SRAM of ``capacity_bytes``, in pJ.
 
     64-bit access energy from [H14], interpolated log-log in capacity (extrapolated below 8 KB
-    and above 1 MB), divided by 8 bytes, scaled by node. Writes are taken equal to reads.
+    and above 1 MB), scaled to the access width by ``(access_bits / 64)^0.61`` [C7] and by node.
+    Writes are taken equal to reads.
     """
-    return _loglog(max(capacity_bytes, 1.0), _SRAM_POINTS) / 8.0 * node_scaling(node_nm)[0]
+    if access_bits <= 0:
+        raise ValueError(f"access width must be a positive number of bits, got {access_bits}")
+    width = (access_bits / SRAM_REFERENCE_BITS) ** SRAM_WIDTH_EXPONENT
+    return _loglog(max(capacity_bytes, 1.0), _SRAM_POINTS) * width * node_scaling(node_nm)[0]
+
+
+def sram_pj_per_byte(capacity_bytes: float, node_nm: float, access_bits: int = SRAM_REFERENCE_BITS) -> float:
+    """Read/write energy per byte of an SRAM (or register file) of ``capacity_bytes`` accessed
+    ``access_bits`` at a time: :func:`sram_access_pj` / bytes per access."""
+    return sram_access_pj(capacity_bytes, node_nm, access_bits) / (access_bits / 8.0)
 
 
 def sram_area_mm2(capacity_bytes: float, node_nm: float, regfile: bool = False) -> float:
