@@ -18,7 +18,7 @@ from codesign.flow import DesignResult, evaluate_design
 from codesign.report.tables import TrialRow
 from codesign.dse.runner import SearchProgress
 from codesign.spec.loader import load_space as _load_space
-from codesign.spec.params import resolve_design
+from codesign.spec.params import resolve_design, seed_designs
 from codesign.spec.space import Space
 
 DEFAULT_RUNS = Path("runs")
@@ -35,8 +35,11 @@ class SearchResult:
 
 
 def load_space(path: str | Path) -> Space:
-    """Read and validate a space file. Raises :class:`codesign.CodesignError` (file, line, key path)."""
-    return _load_space(path)
+    """Read and validate a space file (its seed designs too). Raises :class:`codesign.CodesignError`
+    (file, line, key path)."""
+    space = _load_space(path)
+    seed_designs(space)
+    return space
 
 
 def _base(space: Space) -> Path:
@@ -59,19 +62,27 @@ def search(space: Space, *, trials: int | None = None, timeout_s: float | None =
            on_progress: Callable[[SearchProgress], None] | None = None) -> SearchResult:
     """Run (or resume) the space's study and write its outputs to ``runs_dir/<study>/``.
 
-    Arguments override the space's ``search`` section. Returns every trial and the feasible
-    Pareto front.
+    Arguments override the space's ``search`` section. The outputs (trials.csv, pareto.csv,
+    pareto.json, summary.md) are rewritten every few finished trials while the search runs
+    (see :data:`codesign.dse.runner.CHECKPOINT_EVERY`) and once at the end, interrupted or
+    not. Returns every trial and the feasible Pareto front.
     """
     from codesign.report.files import write_outputs
     from codesign.report.tables import trial_rows
+    import optuna
+
     from codesign.dse.runner import config_from, open_search, run_search
 
     cfg = config_from(space, _base(space), Path(runs_dir), trials=trials, timeout_s=timeout_s, seed=seed,
                       jobs=jobs, storage=storage, study=study)
     text = space_text if space_text is not None else _dump(space)
     opened = open_search(space, cfg)   # a refused study or storage writes nothing
+
+    def checkpoint(st: optuna.Study) -> None:
+        write_outputs(st, space, cfg.run_dir, text, cfg.sampler, cfg.seed)
+
     try:
-        run_search(space, cfg, on_progress, opened)
+        run_search(space, cfg, on_progress, opened, on_checkpoint=checkpoint)
     finally:  # interrupted or not, the finished trials are written out
         front = write_outputs(opened, space, cfg.run_dir, text, cfg.sampler, cfg.seed)
     return SearchResult(cfg.study, cfg.run_dir, trial_rows(opened, space), front)

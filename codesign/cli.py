@@ -255,6 +255,50 @@ def scalesim(
             typer.echo(line)
 
 
+@app.command("map")
+def map_command(
+    space: SpaceArg,
+    layer: Annotated[str, typer.Option("--layer", help="Layer name, e.g. layer1.0.conv1 (codesign models show MODEL lists them).",
+                                       show_default=False)],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Parameter value, e.g. --set hardware.array.rows=32 (repeat).")] = None,
+    workload: Annotated[Optional[str], typer.Option("--workload", help="Workload the layer belongs to (default: the first that has it).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the mapping, tiles and costs as JSON.")] = False,
+    timeloop: Annotated[Optional[Path], typer.Option("--timeloop", help="Also write the mapping as a Timeloop mapping YAML here.")] = None,
+) -> None:
+    """Map one layer on one design: the loop nest per level, tiles per tensor, cost breakdown."""
+    from dataclasses import asdict
+
+    from codesign import api
+    from codesign.compiler.explain import mapping_record
+    from codesign.flow import map_named_layer
+    from codesign.spec.params import parse_value, resolve_design
+
+    try:
+        s = api.load_space(space)
+        values = {}
+        for item in set_ or []:
+            if "=" not in item:
+                raise CodesignError("expected NAME=VALUE, e.g. --set hardware.array.rows=16", f"--set {item}")
+            key, _, text = item.partition("=")
+            values[key.strip()] = parse_value(key.strip(), text.strip(), s)
+        mapped = map_named_layer(s, resolve_design(s, values), s.base_dir, layer, workload)
+        record = mapping_record(mapped.layer, mapped.accelerator, mapped.result)
+        if timeloop is not None:
+            from codesign.interop.timeloop_mapping import write_timeloop_mapping
+
+            write_timeloop_mapping(timeloop, mapped.layer, mapped.accelerator, mapped.result.mapping)
+    except CodesignError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps({"workload": mapped.workload, "policy": asdict(mapped.policy), **record}, indent=2))
+    else:
+        from codesign.cli_view import print_mapping
+
+        print_mapping(mapped.workload, mapped.accelerator, mapped.policy, record)
+    if timeloop is not None:
+        typer.echo(f"wrote {timeloop}", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

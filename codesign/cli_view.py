@@ -17,13 +17,14 @@ console = Console()
 
 
 class ProgressView:
-    """A rich progress bar: trials done, feasible share, best so far, elapsed and remaining."""
+    """A rich progress bar: trials done, feasible share, best so far, Pareto-front size and
+    hypervolume, elapsed and remaining."""
 
     def __init__(self, space: Space, enabled: bool = True) -> None:
         self.enabled = enabled
         self.progress = Progress(
             TextColumn("[bold]search"), BarColumn(bar_width=16), MofNCompleteColumn(),
-            TextColumn("{task.fields[feasible]}"), TextColumn("{task.fields[best]}"),
+            TextColumn("{task.fields[feasible]}"), TextColumn("{task.fields[best]}"), TextColumn("{task.fields[front]}"),
             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
             console=console, transient=False, disable=not enabled,
         )
@@ -46,9 +47,12 @@ class ProgressView:
             return
         share = f"{p.feasible / p.done:.0%} feasible" if p.done else "feasible -"
         best = "best " + (" ".join(f"{v:.3g}{k.split(' ')[-1].strip('[]')}" for k, v in p.best.items()) or "-")
+        front = f"front {p.front} HV {p.hypervolume:.3g}" if p.hypervolume is not None else "front -"
         if self.task is None:
-            self.task = self.progress.add_task("search", total=p.target, completed=p.done, feasible=share, best=best)
-        self.progress.update(self.task, total=p.target, completed=min(p.done, p.target), feasible=share, best=best)
+            self.task = self.progress.add_task("search", total=p.target, completed=p.done, feasible=share, best=best,
+                                               front=front)
+        self.progress.update(self.task, total=p.target, completed=min(p.done, p.target), feasible=share, best=best,
+                             front=front)
 
 
 def print_front(space: Space, result: Any) -> None:
@@ -164,7 +168,11 @@ def print_design(space: Space, r: DesignResult) -> None:
 
 
 def result_json(r: DesignResult) -> dict[str, Any]:
-    """The whole result as JSON-ready data (base units in key names)."""
+    """The whole result as JSON-ready data (base units in key names); per layer a ``roofline``
+    (:mod:`codesign.cost.roofline`: compute and bandwidth bounds in cycles, what binds, MACs
+    per byte per level)."""
+    from codesign.cost.roofline import layer_roofline
+
     acc = r.accelerator
     return {
         "design": r.design,
@@ -183,6 +191,69 @@ def result_json(r: DesignResult) -> dict[str, Any]:
                 "bound": lr.bound, "energy_pJ": lr.energy_pj, "mac_energy_pJ": lr.mac_energy_pj,
                 "level_energy_pJ": lr.level_energy_pj, "level_cycles": lr.level_cycles,
                 "mapping": lr.mapping.describe(),
+                "roofline": layer_roofline(lr, acc).to_json(),
             } for lr in w.layers],
         } for w in r.workloads],
     }
+
+
+def _size(nbytes: float) -> str:
+    """Bytes as ``512B``, ``36KiB``, ``1.5MiB`` (three significant digits)."""
+    for unit, scale in (("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g}{unit}"
+    return f"{nbytes:g}B"
+
+
+def mapping_lines(rec: dict[str, Any]) -> list[str]:
+    """The loop nest of a mapping record (:func:`codesign.compiler.explain.mapping_record`), outermost
+    level first, in the style of Timeloop's ``map.txt``: each level with its tiles (words and bytes)
+    and loops, the spatial loops at the array's fanout, ``<< Compute >>`` at the bottom."""
+    lines: list[str] = []
+    depth = 0
+    spatial = rec["spatial"]
+    for lv in rec["levels"]:
+        if lv["name"] == spatial["above_level"]:
+            depth = _spatial_lines(lines, spatial, ("rows", "cols"), depth)
+        tiles = " ".join(f"{name}:{t['words']} ({_size(t['bytes'])})" for name, t in lv["tiles"].items())
+        cap = f", {_size(lv['used_bytes'])} of {_size(lv['capacity_bytes'])} used" if lv["capacity_bytes"] else ""
+        head = f"{lv['name']} x{lv['instances']} [ {tiles} ]{cap}"
+        lines += ["", head, "-" * len(head)]
+        for dim, factor in lv["loops"]:
+            lines.append(f"{'|  ' * (depth + 1)}for {dim} in [0:{factor})")
+            depth += 1
+    if spatial["above_level"] == "MACs":
+        depth = _spatial_lines(lines, spatial, ("rows", "cols"), depth)
+    depth = _spatial_lines(lines, spatial, ("lanes",), depth)
+    lines.append(f"{'|  ' * (depth + 1)}<< Compute >>")
+    return lines
+
+
+def _spatial_lines(lines: list[str], spatial: dict[str, Any], axes: tuple[str, ...], depth: int) -> int:
+    for axis in axes:
+        for dim, factor in spatial[axis].items():
+            lines.append(f"{'|  ' * (depth + 1)}for {dim} in [0:{factor}) (spatial {axis})")
+            depth += 1
+    return depth
+
+
+def print_mapping(workload: str, acc: Any, policy: Any, rec: dict[str, Any]) -> None:
+    """One layer's mapping: header, loop nest with tiles, per-level traffic and cost, totals."""
+    dims = " ".join(f"{d}={b}" for d, b in rec["dims"].items() if b > 1)
+    console.print(f"[bold]{rec['layer']}[/] ({workload}): {rec['op']} {dims}, {rec['macs'] / 1e6:.4g} M MACs", soft_wrap=True)
+    console.print(f"design: {acc.rows}x{acc.cols} PEs x{acc.macs_per_pe} MACs, {acc.dataflow}, {acc.precision}; "
+                  f"mapper: {policy.mode}, objective {policy.objective}, {rec['mappings_costed']} mappings costed",
+                  soft_wrap=True)
+    for line in mapping_lines(rec):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    t = Table(title="per level (traffic per instance, words: reads/fills/updates)")
+    for col in ("level", "instances", "traffic", "transfer cycles", "energy (uJ)"):
+        t.add_column(col, justify="left" if col in ("level", "traffic") else "right")
+    for lv in rec["levels"]:
+        traffic = "  ".join(f"{n} {c['reads_words']}/{c['fills_words']}/{c['updates_words']}"
+                            for n, c in lv["traffic_per_instance"].items())
+        t.add_row(lv["name"], str(lv["instances"]), traffic, f"{lv['transfer_cycles']:.4g}", f"{lv['energy_pJ'] * 1e-6:.4g}")
+    t.add_row("MACs", "", "", "", f"{rec['mac_energy_pJ'] * 1e-6:.4g}")
+    console.print(t)
+    console.print(f"cycles {rec['cycles']:.6g} (compute {rec['compute_cycles']:.6g}, bound: {rec['bound']}), "
+                  f"utilization {rec['utilization']:.1%}, energy {rec['energy_pJ'] * 1e-6:.4g} uJ", soft_wrap=True)

@@ -3,7 +3,8 @@
 :func:`evaluate_design` builds the accelerator of a design, compiles every unique layer of
 every workload with the mapper, and aggregates latency (s), energy (J), power (W), area (mm²),
 EDP (J·s), throughput (inferences/s) and utilization per workload and over workloads, plus
-the constraint values optuna needs (feasible iff every value <= 0).
+the constraint values optuna needs (feasible iff every value <= 0). :func:`map_named_layer`
+maps one named layer of one design (``codesign map``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 
 from codesign.compiler.mapper import SchedulePolicy, map_layer
 from codesign.compiler.mapping import MappingError
-from codesign.cost.results import WorkloadResult
+from codesign.cost.results import LayerResult, WorkloadResult
 from codesign.cost.vector import evaluate_vector
+from codesign.errors import CodesignError, did_you_mean
 from codesign.hardware.accelerator import Accelerator
 from codesign.hardware.build import build_accelerator
 from codesign.spec.space import Constraint, Space
 from codesign.spec.vocabulary import METRICS
-from codesign.workload.ir import Workload
+from codesign.workload.ir import Layer, Workload
 from codesign.workload.zoo import load_model
 
 
@@ -103,8 +105,12 @@ def violation(c: Constraint, metrics: dict[str, float], per_workload: dict[str, 
 
 
 def policy_of(design: dict[str, Any], space: Space) -> SchedulePolicy:
-    return SchedulePolicy(objective=str(design["schedule.objective"]),
-                          candidates=int(design["schedule.candidates"]), seed=space.schedule.seed)
+    """The compiler knobs of ``design`` (every ``schedule.*`` parameter, see :mod:`codesign.spec.params`)."""
+    return SchedulePolicy(objective=str(design["schedule.objective"]), candidates=int(design["schedule.candidates"]),
+                          seed=space.schedule.seed, mode=str(design["schedule.mode"]),
+                          stationary=str(design["schedule.stationary"]),
+                          spatial_rows=str(design["schedule.spatial_rows"]),
+                          spatial_cols=str(design["schedule.spatial_cols"]))
 
 
 def evaluate_design(space: Space, design: dict[str, Any], base: Path) -> DesignResult:
@@ -129,3 +135,51 @@ def display(metric: str, value: float, unit: str | None = None) -> float:
     if unit == default_unit:
         return value * factor
     return value / float(parse_quantity("1" + unit, kind))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class MappedLayer:
+    """One layer of a design mapped on its own (``codesign map``)."""
+
+    workload: str
+    layer: Layer
+    accelerator: Accelerator
+    policy: SchedulePolicy
+    result: LayerResult
+
+
+def map_named_layer(space: Space, design: dict[str, Any], base: Path, layer: str,
+                    workload: str | None = None) -> MappedLayer:
+    """Map the layer named ``layer`` (of ``workload``, or of whichever workload has it) on ``design``.
+
+    Raises :class:`CodesignError` for an unknown workload or layer (with the closest names), a
+    vector operator (the mapper maps MAC layers only) or a design no mapping of it fits.
+    """
+    workloads = space_workloads(space, base)
+    names = [w.name for w in workloads]
+    if workload is not None and workload not in names:
+        raise CodesignError(f"unknown workload {workload!r}{did_you_mean(workload, names)}; the space's workloads: "
+                            f"{', '.join(names)}", "--workload")
+    pool = [w for w in workloads if workload in (None, w.name)]
+    found = [(w, lr) for w in pool for lr in w.layers if lr.name == layer]
+    if not found:
+        vector = [(w, v) for w in pool for v in w.vector_ops if v.name == layer]
+        if vector:
+            w, v = vector[0]
+            raise CodesignError(f"{layer!r} in {w.name} is a vector operator ({v.op}); it runs on the vector unit, "
+                                "the mapper maps MAC layers (conv2d, linear, matmul)", "--layer")
+        known = [lr.name for w in pool for lr in w.layers]
+        where = workload or ", ".join(names)
+        raise CodesignError(f"no layer {layer!r} in {where}{did_you_mean(layer, known)}; "
+                            f"'codesign models show <model>' lists a model's layers", "--layer")
+    if len({lr.key for _, lr in found}) > 1:
+        raise CodesignError(f"layer {layer!r} differs between workloads {', '.join(w.name for w, _ in found)}; "
+                            "choose one with --workload", "--layer")
+    w, chosen = found[0]
+    acc = build_accelerator(space, design)
+    policy = policy_of(design, space)
+    try:
+        result = map_layer(chosen, acc, policy)
+    except MappingError as exc:
+        raise CodesignError(f"unmappable design: {exc}", space._source or space.name) from None
+    return MappedLayer(w.name, chosen, acc, policy, result)

@@ -82,3 +82,79 @@ def test_unmappable_layer_says_why():
     acc = accelerator(rf=1)   # one byte cannot hold a weight, an input and a 4-byte partial sum
     with pytest.raises(MappingError, match="no candidate mapping fits"):
         map_layer(LAYERS[0], acc, SchedulePolicy(candidates=50))
+
+
+def hierarchy(names_scopes_sizes, dataflow="weight_stationary", rows=8, cols=8, macs_per_pe=1):
+    """Levels from (name, kind, shared, size) tuples, outermost first."""
+    clock, node = 500e6, 28
+    levels = tuple(make_level(n, k, sh, size, 12.8e9 if k == "dram" else None, None if k == "dram" else 64, ALL, True,
+                              "LPDDR4", clock, node) for n, k, sh, size in names_scopes_sizes)
+    return Accelerator(rows, cols, macs_per_pe, dataflow, "int8", clock, node, levels, tech.mac_energy_pj("int8", node))
+
+
+@pytest.mark.parametrize("levels", [
+    [("DRAM", "dram", True, None), ("GLB", "sram", True, 32 * 1024)],
+    [("DRAM", "dram", True, None), ("L2", "sram", True, 256 * 1024), ("GLB", "sram", True, 16 * 1024),
+     ("RF", "regfile", False, 64)],
+], ids=["dram_glb", "four_levels"])
+def test_other_hierarchy_depths_map_and_replay(levels):
+    acc = hierarchy(levels)
+    for layer in LAYERS[:4]:
+        result = map_layer(layer, acc, SchedulePolicy())
+        replay = evaluate(layer, acc, result.mapping.to_nest())
+        assert replay.fits[0] and replay.energy_pj[0] == pytest.approx(result.energy_pj)
+
+
+def test_lexicographic_objective_breaks_ties_on_the_second_metric():
+    from codesign.compiler.policy import ranking
+
+    energy = np.array([5.0, 3.0, 4.0, 1.0])
+    cycles = np.array([10.0, 10.0, 10.0, 11.0])
+    assert list(ranking(energy, cycles, "latency,energy")) == [1, 2, 0, 3]
+    assert list(ranking(energy, cycles, "energy,latency")) == [3, 1, 2, 0]
+    assert list(ranking(energy, cycles, "latency,energy", legal=np.array([True, False, True, True])))[:2] == [2, 0]
+
+
+def test_lexicographic_mapping_is_fastest_then_cheapest():
+    layer, acc = LAYERS[2], accelerator()
+    fast = map_layer(layer, acc, SchedulePolicy(objective="latency"))
+    lex = map_layer(layer, acc, SchedulePolicy(objective="latency,energy"))
+    assert lex.cycles == pytest.approx(fast.cycles)
+    assert lex.energy_pj <= fast.energy_pj * (1 + 1e-9)
+
+
+def test_policy_rejects_unknown_knobs():
+    with pytest.raises(ValueError, match="objective"):
+        SchedulePolicy(objective="speed")
+    with pytest.raises(ValueError, match="spatial_rows"):
+        SchedulePolicy(spatial_rows="channels")
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: l.name)
+def test_fixed_mode_is_the_naive_compiler_and_auto_beats_it(layer):
+    acc = accelerator(macs_per_pe=2)
+    naive = map_layer(layer, acc, SchedulePolicy(mode="fixed", objective="edp"))
+    auto = map_layer(layer, acc, SchedulePolicy(mode="auto", objective="edp"))
+    m = naive.mapping
+    assert naive.candidates == 1
+    assert len(set(m.order)) == 1                                     # one loop order at every level
+    assert sum(f > 1 for f in m.rows) <= 1 and sum(f > 1 for f in m.cols) <= 1
+    assert auto.energy_pj * auto.cycles <= naive.energy_pj * naive.cycles * (1 + 1e-9)
+
+
+def test_a_budget_of_one_still_returns_a_legal_mapping():
+    layer, acc = LAYERS[1], accelerator()
+    result = map_layer(layer, acc, SchedulePolicy(candidates=1))
+    assert evaluate(layer, acc, result.mapping.to_nest()).fits[0]
+
+
+def test_cache_is_per_policy_and_clearable():
+    from codesign.compiler.mapper import clear_cache
+
+    layer, acc = LAYERS[0], accelerator()
+    clear_cache()
+    a = map_layer(layer, acc, SchedulePolicy(objective="energy"))
+    b = map_layer(layer, acc, SchedulePolicy(objective="latency"))
+    assert _map_canonical.cache_info().currsize == 2 and a.layer is layer and b.layer is layer
+    clear_cache()
+    assert _map_canonical.cache_info().currsize == 0

@@ -50,14 +50,15 @@ class Mapping:
     def describe(self) -> str:
         """Loop nest in Timeloop's style, outermost first."""
         lines = []
+        sp = [f"{self.dims[d]}{self.rows[d]}(rows)" for d in range(len(self.dims)) if self.rows[d] > 1]
+        sp += [f"{self.dims[d]}{self.cols[d]}(cols)" for d in range(len(self.dims)) if self.cols[d] > 1]
         for lv, name in enumerate(self.level_names):
-            if lv == self.array_above:
-                sp = [f"{self.dims[d]}{self.rows[d]}(rows)" for d in range(len(self.dims)) if self.rows[d] > 1]
-                sp += [f"{self.dims[d]}{self.cols[d]}(cols)" for d in range(len(self.dims)) if self.cols[d] > 1]
-                if sp:
-                    lines.append("  spatial " + " ".join(sp))
+            if lv == self.array_above and sp:
+                lines.append("  spatial " + " ".join(sp))
             loops = [f"{self.dims[d]}{self.temporal[lv][d]}" for d in reversed(self.order[lv]) if self.temporal[lv][d] > 1]
             lines.append(f"{name}: for " + " ".join(loops) if loops else f"{name}: -")
+        if self.array_above >= len(self.level_names) and sp:
+            lines.append("  spatial " + " ".join(sp))
         lane = [f"{self.dims[d]}{self.lanes[d]}" for d in range(len(self.dims)) if self.lanes[d] > 1]
         if lane:
             lines.append("  lanes " + " ".join(lane))

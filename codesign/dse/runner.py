@@ -5,6 +5,11 @@ on every workload (:func:`codesign.flow.evaluate_design`), constraint values are
 ``trial.set_constraint`` (feasible iff all <= 0), and the objectives (in their display units)
 are told. A design that cannot run (no mapping fits) or that raises becomes a FAIL trial with
 its ``reason``. ``trials`` is the size the study should reach, so rerunning resumes.
+
+Queued trials (the space's ``search.seed_designs``, see :mod:`codesign.dse.seeds`) run before
+sampled ones. Every ``checkpoint_every`` finished trials the caller's ``on_checkpoint`` runs
+(``codesign.search`` rewrites the run's result files there), so a search stopped at any time
+leaves a usable answer.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.flow import InfeasibleDesign, display, evaluate_design
+from codesign.dse.progress import ProgressTracker, SearchProgress, objective_labels
 from codesign.dse.sampling import distributions, make_sampler, resolved_sampler_name
-from codesign.dse.storage import fail_stale_trials, open_storage, open_study, worker_id
+from codesign.dse.seeds import enqueue_seed_designs
+from codesign.dse.storage import claim_waiting_trial, fail_stale_trials, open_storage, open_study, worker_id
 from codesign.spec.params import resolve_design
 from codesign.spec.space import Space
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+CHECKPOINT_EVERY = 10   # finished trials between two rewrites of the result files
+CHECKPOINT_SHARE = 0.05  # ... and at most this share of the time goes to rewriting them
 
 
 @dataclass(frozen=True)
@@ -42,22 +51,7 @@ class SearchConfig:
     seed: int | None = 0
     jobs: int = 1
     sampler: str = "tpe"
-
-
-@dataclass
-class SearchProgress:
-    """A snapshot for progress displays."""
-
-    done: int
-    target: int
-    feasible: int
-    failed: int
-    elapsed_s: float
-    best: dict[str, float] = field(default_factory=dict)   # objective label -> best feasible value
-
-
-def objective_labels(space: Space) -> list[str]:
-    return [f"{o.metric} [{o.unit}]" if o.unit else o.metric for o in space.objectives]
+    checkpoint_every: int = CHECKPOINT_EVERY
 
 
 def start_trial(study: optuna.Study, dists: dict) -> optuna.Trial:
@@ -65,12 +59,18 @@ def start_trial(study: optuna.Study, dists: dict) -> optuna.Trial:
 
     ``study.ask()`` writes the new trial first and the ``worker`` attribute after it: a process
     killed in between would leave a RUNNING trial no later run could attribute and fail. Here
-    the trial is created RUNNING with the attribute in one write (as ``ask`` does otherwise:
-    a ``Trial`` over the new id runs the sampler's ``before_trial``), then its parameters are
-    suggested. If suggesting raises, the trial is recorded as FAIL before the error goes on.
+    a queued trial is taken first (:func:`~codesign.dse.storage.claim_waiting_trial`, which
+    leaves such a trial attributable); otherwise the trial is created RUNNING with the
+    attribute in one write (as ``ask`` does otherwise: a ``Trial`` over the new id runs the
+    sampler's ``before_trial``). Then its parameters are suggested (a queued trial's fixed
+    ones are taken as they are). If suggesting raises, the trial is recorded as FAIL before the
+    error goes on.
     """
-    template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
-    trial = optuna.Trial(study, study._storage.create_new_trial(study._study_id, template_trial=template))
+    trial_id = claim_waiting_trial(study)
+    if trial_id is None:
+        template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
+        trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
+    trial = optuna.Trial(study, trial_id)
     try:
         for name, dist in dists.items():
             suggest(trial, name, dist)
@@ -148,18 +148,6 @@ def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict) -> Fro
     return study._storage.get_trial(trial._trial_id)
 
 
-def _snapshot(study: optuna.Study, space: Space, target: int, start: float) -> SearchProgress:
-    trials = study.get_trials(deepcopy=False, states=FINISHED)
-    feasible = [t for t in trials if t.state == TrialState.COMPLETE and all(c <= 0 for c in (t.constraints or {}).values())]
-    best = {}
-    for i, (label, o) in enumerate(zip(objective_labels(space), space.objectives)):
-        vals = [t.values[i] for t in feasible]
-        if vals:
-            best[label] = max(vals) if o.direction == "maximize" else min(vals)
-    failed = sum(t.state == TrialState.FAIL for t in trials)
-    return SearchProgress(len(trials), target, len(feasible), failed, time.monotonic() - start, best)
-
-
 def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
     """Open (or create) the study of ``cfg`` and fail the trials its dead local workers left RUNNING.
 
@@ -170,25 +158,44 @@ def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
     storage = open_storage(cfg.run_dir, cfg.storage)
     study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space))
     fail_stale_trials(study)
+    enqueue_seed_designs(study, space)
     return study
 
 
 def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
-          on_progress: Callable[[SearchProgress], None] | None = None) -> None:
-    """Run trials until the study holds ``cfg.trials`` (finished or running) or the timeout passes."""
+          on_progress: Callable[[SearchProgress], None] | None = None,
+          on_checkpoint: Callable[[optuna.Study], None] | None = None) -> None:
+    """Run trials until the study holds ``cfg.trials`` (finished or running) or the timeout passes.
+
+    After every trial: ``on_progress`` gets a snapshot, and ``on_checkpoint`` runs whenever the
+    study's finished trials (from every worker) have passed another multiple of
+    ``cfg.checkpoint_every`` since the last checkpoint, unless the last checkpoint took more than
+    :data:`CHECKPOINT_SHARE` of the time since (large studies of fast trials: then it waits).
+    """
     start = time.monotonic()
     dists = distributions(space)
-    if on_progress is not None:
-        on_progress(_snapshot(study, space, cfg.trials, start))
+    tracker = ProgressTracker(space)
+    every = max(1, cfg.checkpoint_every)
+    written: int | None = None
+    cost, ended = 0.0, start    # duration and end of the last checkpoint
     while True:
         active = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
+        tracker.update(t for t in active if t.state in FINISHED)
+        if on_progress is not None:
+            on_progress(tracker.snapshot(cfg.trials, time.monotonic() - start))
+        if written is None:
+            written = tracker.done
+        elif (on_checkpoint is not None and tracker.done // every > written // every
+              and cost <= CHECKPOINT_SHARE * (time.monotonic() - ended + cost)):
+            began = time.monotonic()
+            on_checkpoint(study)
+            written, ended = tracker.done, time.monotonic()
+            cost = ended - began
         if len(active) >= cfg.trials:
             break
         if cfg.timeout_s is not None and time.monotonic() - start >= cfg.timeout_s:
             break
         run_trial(study, space, cfg.base, dists)
-        if on_progress is not None:
-            on_progress(_snapshot(study, space, cfg.trials, start))
 
 
 def _worker(space: Space, cfg: SearchConfig) -> None:
@@ -204,12 +211,14 @@ def _worker(space: Space, cfg: SearchConfig) -> None:
 
 
 def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchProgress], None] | None = None,
-               study: optuna.Study | None = None) -> optuna.Study:
+               study: optuna.Study | None = None,
+               on_checkpoint: Callable[[optuna.Study], None] | None = None) -> optuna.Study:
     """Run (or resume) the study until it holds ``cfg.trials`` trials or ``cfg.timeout_s`` passes.
 
     ``study`` is the result of :func:`open_search` (opened here when not given). With
-    ``cfg.jobs > 1``, ``jobs - 1`` extra worker processes share the study's storage.
-    Returns the study (all trials, from every worker).
+    ``cfg.jobs > 1``, ``jobs - 1`` extra worker processes share the study's storage; only
+    this process reports progress and runs ``on_checkpoint`` (every ``cfg.checkpoint_every``
+    finished trials of the study). Returns the study (all trials, from every worker).
     """
     if study is None:
         study = open_search(space, cfg)
@@ -218,7 +227,7 @@ def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchPro
     for p in procs:
         p.start()
     try:
-        _loop(study, space, cfg, on_progress)
+        _loop(study, space, cfg, on_progress, on_checkpoint)
     finally:
         for p in procs:
             p.join()

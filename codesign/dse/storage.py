@@ -7,14 +7,17 @@ when a process dies, and a rerun of the same command resumes.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import random
 import socket
+import time
 from pathlib import Path
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import BaseStorage, JournalStorage
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
@@ -24,18 +27,62 @@ from codesign.spec.space import Space
 JOURNAL = "journal.log"
 STALE_REASON = "interrupted: its worker process exited before the trial finished"
 LOCK_GRACE_S = 5   # a journal append holds the lock for milliseconds
+CLAIM_PREFIX = "codesign:claim:"   # system attribute a worker sets on a queued trial before taking it
 
 
-def open_storage(run_dir: Path, url: str | None) -> BaseStorage | str:
+def open_storage(run_dir: Path, url: str | None) -> BaseStorage:
     """The embedded journal-file storage under ``run_dir``, or the storage at ``url``."""
     if url:
         if url.startswith("journal:"):
             path = Path(url.removeprefix("journal:"))
             path.parent.mkdir(parents=True, exist_ok=True)
             return journal_storage(path)
-        return url
+        try:
+            return database_storage(database_url(url))
+        except CodesignError:
+            raise
+        except Exception as exc:  # sqlalchemy and the database drivers raise many types
+            raise CodesignError(f"cannot open storage: {type(exc).__name__}: {exc}", "--storage") from None
     run_dir.mkdir(parents=True, exist_ok=True)
     return journal_storage(run_dir / JOURNAL)
+
+
+def database_url(url: str) -> str:
+    """``url`` with a PostgreSQL driver that is installed.
+
+    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3; codesign's ``postgres`` extra
+    installs psycopg2 (``pip install 'codesign[postgres]'``), so a bare URL is sent to psycopg2
+    when psycopg 3 is absent. URLs that name a driver (``postgresql+psycopg://``) are kept.
+    """
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres") or not sep:
+        return url
+    if importlib.util.find_spec("psycopg") is not None:
+        return f"postgresql+psycopg://{rest}"
+    if importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2://{rest}"
+    raise CodesignError("a PostgreSQL storage needs a driver: pip install 'codesign[postgres]' "
+                        "(or psycopg2-binary)", "--storage")
+
+
+def database_storage(url: str, attempts: int = 6) -> RDBStorage:
+    """optuna's storage on the database at ``url``, creating its tables if need be.
+
+    Workers started together on a fresh database all create optuna's tables at once; the
+    database then refuses all but one (PostgreSQL: a unique violation in its catalog). The
+    losers retry after a short random pause and find the tables made. Other errors (no server,
+    wrong password) are raised at once.
+    """
+    import sqlalchemy.exc   # only database storages need it
+
+    for attempt in range(attempts):
+        try:
+            return RDBStorage(url)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.1, 0.3) * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def journal_storage(path: Path) -> JournalStorage:
@@ -77,6 +124,30 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def claim_waiting_trial(study: optuna.Study) -> int | None:
+    """Take a queued (WAITING, e.g. seed-design) trial for this process; its id, or ``None`` if none is left.
+
+    Taking a trial (WAITING -> RUNNING) is one atomic storage write that only one process
+    wins, but it cannot carry the ``worker`` attribute. So before trying, the process marks
+    the trial with its own claim key (``codesign:claim:<host>:<pid>``, one key per process,
+    nothing overwritten); after winning it sets ``worker``. A process killed between the two
+    writes leaves a RUNNING trial without ``worker`` whose claimants are known:
+    :func:`fail_stale_trials` fails it once they are all dead.
+    """
+    me = worker_id()
+    storage = study._storage
+    for t in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            storage.set_trial_system_attr(t._trial_id, CLAIM_PREFIX + me, True)
+            if not storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                continue   # another process took it first
+        except UpdateFinishedTrialError:
+            continue
+        storage.set_trial_user_attr(t._trial_id, "worker", me)
+        return t._trial_id
+    return None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -87,17 +158,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _dead_here(worker: str, host: str) -> bool:
+    """Whether ``worker`` (``host:pid``) is a process of ``host`` that has exited."""
+    whost, _, pid = worker.rpartition(":")
+    return whost == host and pid.isdigit() and not _alive(int(pid))
+
+
+def owners(t: optuna.trial.FrozenTrial) -> list[str]:
+    """The processes (``host:pid``) a RUNNING trial may belong to: its ``worker``, or else every
+    process that claimed it while it was queued (see :func:`claim_waiting_trial`)."""
+    worker = t.user_attrs.get("worker")
+    if worker:
+        return [str(worker)]
+    return [k.removeprefix(CLAIM_PREFIX) for k in t.system_attrs if k.startswith(CLAIM_PREFIX)]
+
+
 def fail_stale_trials(study: optuna.Study) -> int:
     """Mark RUNNING trials whose worker process on this host has died as FAIL ("interrupted").
 
-    Two runs starting together may both find the same stale trial; the second one skips it.
+    A queued trial taken by a process killed before it wrote ``worker`` is failed once every
+    process that claimed it is a dead process of this host. Two runs starting together may
+    both find the same stale trial; the second one skips it.
     """
     host = socket.gethostname()
     failed = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = str(t.user_attrs.get("worker", ""))
-        whost, _, pid = worker.rpartition(":")
-        if whost == host and pid.isdigit() and not _alive(int(pid)):
+        candidates = owners(t)
+        if candidates and all(_dead_here(w, host) for w in candidates):
             try:
                 study._storage.set_trial_user_attr(t._trial_id, "reason", STALE_REASON)
                 study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)

@@ -1,9 +1,17 @@
-"""Write a study's results to its run directory: space.yaml, trials.csv, pareto.csv, pareto.json, summary.md."""
+"""Write a study's results to its run directory: space.yaml, trials.csv, pareto.csv, pareto.json, summary.md.
+
+The files are rewritten while a search runs; each is written to a temporary file beside it and
+renamed over the old one, so a reader (or a second worker writing the same run directory)
+always sees a whole file.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -18,14 +26,26 @@ def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: 
                   seed: int | None) -> list[TrialRow]:
     """Write every output file (``sampler`` and ``seed`` as the run used them); return the Pareto rows."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "space.yaml").write_text(space_text)
+    write_atomic(run_dir / "space.yaml", space_text)
     rows = trial_rows(study, space)
     front = pareto_rows(rows, space)
     _csv(run_dir / "trials.csv", [flat(r, space) for r in rows], space, rows)
     _csv(run_dir / "pareto.csv", [flat(r, space) for r in front], space, rows)
-    (run_dir / "pareto.json").write_text(json.dumps([_json(r) for r in front], indent=2, default=float))
-    (run_dir / "summary.md").write_text(summary_markdown(study.study_name, space, rows, front, sampler, seed))
+    write_atomic(run_dir / "pareto.json", json.dumps([_json(r) for r in front], indent=2, default=float))
+    write_atomic(run_dir / "summary.md", summary_markdown(study.study_name, space, rows, front, sampler, seed))
     return front
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` by a file holding ``text`` in one rename (readers never see half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("x", newline="") as fh:   # created with the usual permissions (umask), unlike mkstemp
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _csv(path: Path, records: list[dict], space: Space, rows: list[TrialRow]) -> None:
@@ -34,10 +54,11 @@ def _csv(path: Path, records: list[dict], space: Space, rows: list[TrialRow]) ->
         for k in rec:
             if k not in columns:
                 columns.append(k)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(records)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(records)
+    write_atomic(path, buf.getvalue())
 
 
 def _json(r: TrialRow) -> dict:

@@ -13,7 +13,10 @@ from typing import Any
 from codesign.errors import CodesignError, did_you_mean
 from codesign.spec.domains import Choice, Domain, Fixed, Range, parse_domain
 from codesign.spec.loader import locate
-from codesign.spec.vocabulary import DATAFLOWS, DRAM_TYPES, MAPPER_OBJECTIVES, PRECISIONS
+from codesign.spec.vocabulary import (
+    DATAFLOWS, DRAM_TYPES, MAPPER_MODES, MAPPER_OBJECTIVES, PRECISIONS, SPATIAL_DIMS, STATIONARY_TENSORS,
+    canonical_classes,
+)
 from codesign.spec.space import Space
 from codesign.units import format_quantity
 
@@ -38,12 +41,14 @@ def all_domains(space: Space) -> dict[str, Domain]:
             value = getattr(level, key)
             if value is not None:
                 out[f"hardware.memory.{level.name}.{key}"] = value
-    out["schedule.objective"] = space.schedule.objective
-    out["schedule.candidates"] = space.schedule.candidates
+    for key in SCHEDULE_PARAMS:
+        out[f"schedule.{key}"] = getattr(space.schedule, key)
     return out
 
 
-_WORDS = {"precision": PRECISIONS, "dataflow": DATAFLOWS, "dram_type": DRAM_TYPES, "objective": MAPPER_OBJECTIVES}
+SCHEDULE_PARAMS = ("objective", "candidates", "mode", "stationary", "spatial_rows", "spatial_cols")
+_WORDS = {"precision": PRECISIONS, "dataflow": DATAFLOWS, "dram_type": DRAM_TYPES, "objective": MAPPER_OBJECTIVES,
+          "mode": MAPPER_MODES, "stationary": STATIONARY_TENSORS, "spatial_rows": SPATIAL_DIMS, "spatial_cols": SPATIAL_DIMS}
 _KINDS = {"clock": ("frequency", False), "technology": ("node", False), "size": ("size", True),
           "bandwidth": ("bandwidth", False), "rows": ("count", True), "cols": ("count", True),
           "macs_per_pe": ("count", True), "vector_lanes": ("count", True), "bytes_per_cycle": ("count", True), "candidates": ("count", True)}
@@ -63,7 +68,7 @@ def parse_value(name: str, text: Any, space: Space | None = None) -> Any:
     try:
         raw = yaml.safe_load(text) if text.strip() else text
         if leaf in _WORDS:
-            domain = parse_domain(raw, None, False, _WORDS[leaf])
+            domain = parse_domain(canonical_classes(raw), None, False, _WORDS[leaf])
         else:
             kind, integer = _KINDS[leaf]
             domain = parse_domain(raw, kind, integer)
@@ -224,3 +229,56 @@ def grid_size(space: Space) -> float:
         except ValueError:
             return math.inf
     return size
+
+
+def seed_designs(space: Space) -> list[dict[str, Any]]:
+    """The space's ``search.seed_designs``, values parsed (units allowed, as with ``--set``) and
+    checked against the domains; each design keeps only its searched parameters.
+
+    Raises :class:`CodesignError` at ``file:line search.seed_designs[i].<parameter>``.
+    """
+    designs = []
+    domains = all_domains(space)
+    for i, raw in enumerate(space.search.seed_designs):
+        design: dict[str, Any] = {}
+        for name, text in raw.items():
+            where = _seed_location(space, (i, name))
+            if name not in domains:
+                of = f" of {space._source}" if space._source else ""
+                raise CodesignError(f"unknown parameter {name!r}{of}{did_you_mean(name, domains)}; "
+                                    f"parameters: {', '.join(domains)}", where)
+            value = _seed_value(name, text, space, where)
+            if not isinstance(domains[name], Fixed):
+                design[name] = value
+        if not design:
+            raise CodesignError("a seed design needs a value for at least one searched parameter, e.g. "
+                                f"{{{next(iter(search_domains(space)), 'hardware.array.rows')}: ...}}",
+                                _seed_location(space, (i,)))
+        designs.append(design)
+    return designs
+
+
+def _seed_location(space: Space, path: tuple) -> str:
+    """``file:line search.seed_designs[i].name`` (without a file: the key path alone)."""
+    key = ("search", "seed_designs", *path)
+    if space._source is None:
+        return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in key).replace(".[", "[")
+    return locate(space._source, space._lines, key)
+
+
+def _seed_value(name: str, raw: Any, space: Space, where: str) -> Any:
+    """One seed-design value of parameter ``name`` in base units, inside its domain."""
+    leaf = name.rsplit(".", 1)[-1]
+    try:
+        if leaf in _WORDS:
+            domain = parse_domain(canonical_classes(raw), None, False, _WORDS[leaf])
+        else:
+            kind, integer = _KINDS[leaf]
+            domain = parse_domain(raw, kind, integer)
+    except ValueError as exc:
+        raise CodesignError(f"{exc}; {_allows(name, space)}", where) from None
+    if not isinstance(domain, Fixed):
+        raise CodesignError("give one value, not a domain ({choice: ...} or {min: ..., max: ...})", where)
+    if not in_domain(domain.value, all_domains(space)[name]):
+        raise CodesignError(_outside(raw, name, space), where)
+    return domain.value

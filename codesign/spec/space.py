@@ -18,7 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from codesign.errors import did_you_mean, one_of
 from codesign.spec.domains import Choice, Fixed, Range, parse_domain
 from codesign.spec.vocabulary import (
-    DATAFLOWS, DRAM_TYPES, MAPPER_OBJECTIVES, MEMORY_KINDS, METRICS, PRECISIONS, SAMPLERS, TENSORS,
+    DATAFLOWS, DRAM_TYPES, MAPPER_MODES, MAPPER_OBJECTIVES, MEMORY_KINDS, METRICS, PRECISIONS, SAMPLERS,
+    SPATIAL_DIMS, STATIONARY_TENSORS, TENSORS, canonical_classes,
 )
 from codesign.units import UnitError, parse_quantity
 
@@ -130,9 +131,18 @@ class HardwareSpec(Strict):
 class ScheduleSpec(Strict):
     """Compiler knobs: how the mapper chooses a mapping per layer."""
 
-    objective: param(None, False, "What the mapper minimizes per layer.", MAPPER_OBJECTIVES) = Field(Fixed("edp"), description="Per-layer mapper objective: energy, latency or edp.")  # type: ignore[valid-type]
-    candidates: Count = Field(Fixed(1500), description="Mappings the mapper evaluates per layer (more: better schedules, slower trials).")
-    seed: int = Field(0, description="Seed of the mapper's candidate sampling.")
+    objective: param(None, False, "What the mapper minimizes per layer.", MAPPER_OBJECTIVES) = Field(Fixed("edp"), description="Per-layer mapper objective: energy, latency, edp, or a lexicographic pair such as latency,energy (lowest latency, then lowest energy among ties).")  # type: ignore[valid-type]
+    candidates: Count = Field(Fixed(800), description="Most mappings the mapper costs per layer with the cost model (it ranks many more by lower bounds first; more: closer to optimal, slower trials).")
+    mode: param(None, False, "auto or fixed.", MAPPER_MODES) = Field(Fixed("auto"), description="auto: search the mapping space; fixed: emulate a naive compiler (one fixed loop order, greedy largest tiles innermost level first, the dataflow's default unroll) to measure the compiler gap on the same hardware.")  # type: ignore[valid-type]
+    stationary: param(None, False, "Loop-order constraint.", STATIONARY_TENSORS) = Field(Fixed("any"), description="Loop-order constraint: any, or the tensor (weights, inputs, outputs) every level keeps resident (its irrelevant loops innermost).")  # type: ignore[valid-type]
+    spatial_rows: param(None, False, "Dimension classes PE rows may unroll.", SPATIAL_DIMS) = Field(Fixed("dataflow"), description="What PE rows may unroll: dataflow (what the array's dataflow allows) or dimension classes joined by + (reduction, outch, outpix, group) that narrow it, e.g. reduction+group.")  # type: ignore[valid-type]
+    spatial_cols: param(None, False, "Dimension classes PE columns may unroll.", SPATIAL_DIMS) = Field(Fixed("dataflow"), description="What PE columns may unroll; as spatial_rows.")  # type: ignore[valid-type]
+    seed: int = Field(0, description="Kept for reproducible studies; the mapper is deterministic.")
+
+    @field_validator("spatial_rows", "spatial_cols", mode="before")
+    @classmethod
+    def _class_order(cls, v: Any) -> Any:
+        return canonical_classes(v)
 
 
 _OBJ = re.compile(r"^\s*(minimize|maximize)\s+([a-z_]+)\s*(?:\[\s*([^\]]+?)\s*\])?\s*$")
@@ -213,6 +223,10 @@ class SearchSpec(Strict):
     storage: str | None = Field(None, description="optuna storage URL; default: a journal file under runs/<study>/.")
     study: str | None = Field(None, description="Study name; default: the space's name.")
     jobs: int = Field(1, ge=1, description="Worker processes on this machine.")
+    seed_designs: tuple[dict[str, Annotated[Any, WithJsonSchema({"type": ["number", "string"]})]], ...] = Field(
+        (), description="Designs to evaluate first, before sampling: {parameter: value} mappings with parameter "
+                        "names as for --set (hardware.array.rows, hardware.memory.GLB.size) and values with "
+                        "units (64KiB, 800MHz); parameters left out are sampled. Each is run once per study.")
 
 
 class Space(Strict):

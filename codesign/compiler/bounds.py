@@ -1,0 +1,248 @@
+"""Order-free lower bounds on a tiling's energy (pJ) and latency (cycles), for pruning.
+
+A *tiling* is a spatial choice and the temporal factors per level, without loop orders. The
+bound holds for every loop order, because it counts only what any order must move:
+
+- a tensor whose ranks each hold one dimension (weights and outputs of a convolution, every
+  GEMM operand) is refilled into a level once per move of its tile; the best order puts all
+  the tensor's irrelevant loops of the innermost level above (and of every level in between
+  that has only irrelevant loops) inside its relevant ones, so at least
+  ``tile x (loops above) / (those irrelevant loops)`` words arrive (Timeloop's delta
+  counting, Parashar et al., ISPASS 2019, gives exactly this for that order);
+- a tensor with a sliding window (a convolution's inputs) is refetched whole at least at every
+  move of a loop over a dimension that has a rank of its own (the input channels): such a move
+  shifts the tile by at least its extent (window moves may overlap and are not counted);
+- parents serve each group of spatial children needing the same data once (multicast);
+  output partial sums are read back except for the first update of each word;
+- the innermost level feeds the MACs every step, compute cycles are exact.
+
+Latency and energy are then aggregated as :mod:`codesign.cost.analytical` does (bytes per level
+x energy per byte x instances; the slowest double-buffered level or compute). The mapper ranks
+tilings by these bounds and skips those whose bound cannot beat the best mapping found;
+``tests/test_mapper_bounds.py`` checks bound <= cost core on random mappings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.compiler.tiles import coefficients, level_extents, tile_words
+from codesign.hardware.accelerator import Accelerator
+from codesign.workload.ir import ROLES, Layer
+
+
+def distinct_offsets(coef: np.ndarray, extent: np.ndarray) -> np.ndarray:
+    """Distinct coordinates per rank touched by loops of ``extent[M, D]`` (ranks of ``coef[R, D]``). ``[M, R]``.
+
+    One dimension: ``1 + c (e - 1)``; two (a sliding window ``u*i + v*j``): exactly, see
+    :func:`_two_term_values`; more (not produced by the operator IR): the largest one-term span.
+    """
+    M = extent.shape[0]
+    out = np.ones((M, coef.shape[0]), dtype=np.int64)
+    for r in range(coef.shape[0]):
+        dims = np.flatnonzero(coef[r])
+        if len(dims) == 1:
+            d = dims[0]
+            out[:, r] = 1 + coef[r, d] * (extent[:, d] - 1)
+        elif len(dims) == 2:
+            out[:, r] = _two_term_values(int(coef[r, dims[0]]), extent[:, dims[0]], int(coef[r, dims[1]]), extent[:, dims[1]])
+        elif len(dims) > 2:
+            out[:, r] = np.max(1 + coef[r, dims] * (extent[:, dims] - 1), axis=1)
+    return out
+
+
+def _two_term_values(u: int, a: np.ndarray, v: int, b: np.ndarray) -> np.ndarray:
+    """Number of distinct values of ``u*i + v*j`` for ``0 <= i < a``, ``0 <= j < b`` (u, v > 0).
+
+    With ``g = gcd(u, v)`` the pairs ``(i, j)`` and ``(i + v/g, j - u/g)`` collide, hence
+    ``a*b - max(0, a - v/g) * max(0, b - u/g)``.
+    """
+    g = np.gcd(u, v)
+    return a * b - np.maximum(0, a - v // g) * np.maximum(0, b - u // g)
+
+
+def _distinct_children(coef: np.ndarray, groups: list[list[tuple[np.ndarray, np.ndarray]]],
+                       any_steps: bool = False) -> np.ndarray:
+    """Children of one parent needing distinct data, per fanout group (``[(spatial, step)]``), multiplied.
+
+    ``any_steps``: a bound for every tiling (a window rank unrolled twice counts its larger factor).
+    """
+    count = np.ones(groups[0][0][0].shape[0] if groups else 1, dtype=np.int64)
+    for group in groups:
+        for r in range(coef.shape[0]):
+            terms = [(coef[r, d] * step[:, d], n[:, d]) for n, step in group for d in np.flatnonzero(coef[r])]
+            terms = [(u, n) for u, n in terms if n.max() > 1]
+            if len(terms) == 1:
+                count = count * terms[0][1]
+            elif len(terms) == 2 and not any_steps:
+                (u, a), (v, b) = terms
+                g = np.gcd(np.maximum(u, 1), np.maximum(v, 1))
+                count = count * (a * b - np.maximum(0, a - v // g) * np.maximum(0, b - u // g))
+            elif terms:
+                count = count * np.max([n for _, n in terms], axis=0)
+    return count
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Lower bounds on the bytes per instance each level moves, for a batch of tilings.
+
+    ``base[M, L]``: when no level keeps any tensor stationary; ``gain[M, l, t, L]`` (<= 0): the
+    change when level ``l`` keeps tensor ``t`` stationary (each transfer depends on one level's
+    choice, so gains add up over levels). ``steps[M]``: compute cycles; ``inst[M, L]``: utilized
+    instances of each level.
+    """
+
+    base: np.ndarray
+    gain: np.ndarray
+    steps: np.ndarray
+    inst: np.ndarray
+
+    def take(self, index: np.ndarray) -> "Traffic":
+        return Traffic(self.base[index], self.gain[index], self.steps[index], self.inst[index])
+
+
+def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: np.ndarray, lanes: np.ndarray,
+                   tiling_free: bool = False) -> Traffic:
+    """:class:`Traffic` bounds of tilings ``temporal[M, L, D]`` with ``array[M, D]`` rows x cols
+    factors (the fanout above the first per-PE level) and ``lanes[M, D]`` MAC-lane factors.
+
+    With ``tiling_free`` the bound holds for every tiling of the spatial choice: only the
+    operand traffic into the MACs is counted (``temporal`` just carries the remaining bounds).
+    """
+    M, L, D = temporal.shape
+    a = acc.first_per_pe_level
+    extent = level_extents(temporal, array, lanes, a)
+    steps = np.prod(temporal.reshape(M, -1), axis=1)
+    inside = np.cumprod(temporal[:, ::-1, :], axis=1)[:, ::-1, :]               # prod of levels >= l
+    fanouts = [(a, array, (inside[:, a, :] if a < L else 1) * lanes), (L, lanes, np.ones_like(lanes))]
+    role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
+    base = np.zeros((M, L), dtype=np.float64)
+    gain = np.zeros((M, L, 3, L), dtype=np.float64)
+    partition0 = 0.0
+    for role, tensor in enumerate(layer.tensors):
+        coef = coefficients(tensor, D)
+        rel = coef.any(axis=0)
+        window = bool((np.count_nonzero(coef, axis=1) > 1).any())
+        keepers = [lv for lv in range(L) if ROLES[role] in acc.levels[lv].holds]
+        output = ROLES[role] == "outputs"
+        footprint = [np.prod(distinct_offsets(coef, extent[:, 0, :] // (array if a <= c else 1)), axis=1)
+                     for c in range(L)] if output else []
+        if output and (not tiling_free or keepers == [0]):
+            partition0 = footprint[0]
+        for parent, child in zip(keepers, keepers[1:] + [L]):
+            if tiling_free and child < L:
+                continue
+            groups = [[(n, st) for at2, n, st in fanouts if at2 == at]
+                      for at in sorted({at for at, _, _ in fanouts if parent < at <= child})]
+            distinct = _distinct_children(coef, groups, tiling_free)
+            if child == L or window:
+                moved = steps if child == L else _window_fills(coef, rel, temporal, extent, child)
+                base += _bytes(moved, distinct, parent, child, L, output, footprint) * role_bytes[role]
+                continue
+            alone, served, choice = _reuse_fills(coef, rel, temporal, extent, child)
+            none = _bytes(alone, distinct, parent, child, L, output, footprint) * role_bytes[role]
+            best = _bytes(served, distinct, parent, child, L, output, footprint) * role_bytes[role]
+            base += none
+            gain[np.arange(M), choice, role, :] += best - none
+    base[:, 0] -= partition0 * max(0.0, role_bytes[2] - acc.operand_bytes)
+    inst = np.where(np.arange(L)[None, :] >= a, np.prod(array, axis=1)[:, None], 1)
+    return Traffic(base, gain, steps, inst)
+
+
+def _costs(layer: Layer, acc: Accelerator, moved: np.ndarray, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
+    """Energy (pJ) and cycles of per-level bytes ``moved[M, ..., L]``, as the cost core aggregates them."""
+    extra = (slice(None),) + (None,) * (moved.ndim - 2)
+    access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
+    energy = (moved * traffic.inst[extra] * access_pj).sum(axis=-1) + layer.macs * acc.mac_pj
+    level_cycles = moved / np.array([lv.bytes_per_cycle or np.inf for lv in acc.levels])
+    db = np.array([lv.double_buffered for lv in acc.levels])
+    serial = traffic.steps[extra] + level_cycles[..., ~db].sum(axis=-1)
+    overlapped = level_cycles[..., db].max(axis=-1) if db.any() else np.zeros(moved.shape[:-1])
+    return energy, np.maximum(serial, overlapped)
+
+
+def combination_bounds(layer: Layer, acc: Accelerator, traffic: Traffic, roles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bounds ``(energy_pj [M, K], cycles [M, K])`` per stationarity combination ``roles[K, L]``.
+
+    Entry ``[m, k]`` bounds every loop order whose innermost loops at each level serve the
+    tensor ``roles[k]`` names (:func:`codesign.compiler.orders.stationary_orders`); in the
+    operator IR every order serves at most one tensor per level, so the minimum over all
+    combinations bounds every order.
+    """
+    L = traffic.base.shape[1]
+    moved = traffic.base[:, None, :] + traffic.gain[:, np.arange(L)[None, :], roles, :].sum(axis=2)   # [M, K, L]
+    return _costs(layer, acc, moved, traffic)
+
+
+def best_bounds(layer: Layer, acc: Accelerator, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bounds ``(energy_pj [M], cycles [M])`` over every loop order: energy separates over the
+    levels' choices (exact minimum); each level's bytes take their own best choices (cycles)."""
+    access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
+    level_gain = (traffic.gain * (traffic.inst[:, None, None, :] * access_pj)).sum(axis=3)   # [M, l, t]
+    energy, _ = _costs(layer, acc, traffic.base, traffic)
+    _, cycles = _costs(layer, acc, traffic.base + traffic.gain.min(axis=2).sum(axis=1), traffic)
+    return energy + level_gain.min(axis=2).sum(axis=1), cycles
+
+
+def lower_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: np.ndarray, lanes: np.ndarray,
+                 roles: np.ndarray, tiling_free: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`combination_bounds` of :func:`traffic_bounds` (with ``tiling_free``: ``K = 1``)."""
+    traffic = traffic_bounds(layer, acc, temporal, array, lanes, tiling_free)
+    return combination_bounds(layer, acc, traffic, roles[:1] if tiling_free else roles)
+
+
+def _bytes(moved: np.ndarray, distinct: np.ndarray, parent: int, child: int, L: int, output: bool,
+           footprint: list[np.ndarray]) -> np.ndarray:
+    """Words ``[M, L]`` a parent-child transfer of ``moved`` words per child instance costs at each level."""
+    out = np.zeros((moved.shape[0], L), dtype=np.float64)
+    updates = moved * distinct
+    if output:
+        out[:, parent] = np.maximum(updates, 2 * updates - footprint[parent])
+        if child < L:
+            out[:, child] = np.maximum(0, moved - footprint[child])
+    else:
+        out[:, parent] = updates
+        if child < L:
+            out[:, child] = moved
+    return out
+
+
+def _reuse_fills(coef: np.ndarray, rel: np.ndarray, temporal: np.ndarray, extent: np.ndarray,
+                 child: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Words moved into one instance of ``child`` for a window-free tensor, ``[M]`` each: when the
+    level choosing its reuse serves another tensor, when it serves this one; and that level.
+
+    The tensor keeps its tile across every level between ``child`` and the innermost level
+    above it with a relevant loop (all their loops are irrelevant); at that level its
+    irrelevant loops can only all stay inside if that level serves this tensor.
+    """
+    M = temporal.shape[0]
+    tile = tile_words(coef, extent[:, child, :])
+    relevant = np.prod(np.where(rel, temporal[:, :child, :], 1), axis=2)          # [M, child]
+    total = np.prod(temporal[:, :child, :], axis=2)
+    served = np.ones(M, dtype=np.int64)
+    alone = np.ones(M, dtype=np.int64)
+    choice = np.zeros(M, dtype=np.int64)
+    reached = np.zeros(M, dtype=bool)                                               # found the innermost relevant level
+    for lv in range(child - 1, -1, -1):
+        here = ~reached & (relevant[:, lv] > 1)
+        served = np.where(reached, served * total[:, lv], np.where(here, relevant[:, lv], served))
+        alone = np.where(reached | here, alone * total[:, lv], alone)
+        choice = np.where(here, lv, choice)
+        reached |= here
+    return tile * alone, tile * served, choice
+
+
+def _window_fills(coef: np.ndarray, rel: np.ndarray, temporal: np.ndarray, extent: np.ndarray, child: int) -> np.ndarray:
+    """Fewest words any order moves into ``child`` for a tensor with sliding windows. ``[M]``.
+
+    A move of a loop over a dimension with a rank of its own (a conv input's C) shifts the
+    tile by at least its extent in that rank, so the whole tile is fetched again; window
+    dimensions may slide and overlap, so they are not counted.
+    """
+    alone = rel & ~(np.count_nonzero(coef, axis=0) & (np.count_nonzero(coef, axis=1)[:, None] > 1)).any(axis=0)
+    tile = tile_words(coef, extent[:, child, :])
+    return tile * np.prod(np.where(alone, temporal[:, :child, :], 1).reshape(temporal.shape[0], -1), axis=1)

@@ -1,0 +1,67 @@
+"""Which spatial choices the mapper tiles: a shortlist ranked by a bound that holds for all tilings.
+
+Tiling a spatial choice costs milliseconds (its tile lattice, capacities, dominance pruning),
+so the mapper cannot tile every unrolling of a large layer. Every choice gets a lower bound
+that holds for all its tilings (compute cycles, and the operands fed to the MACs:
+:func:`codesign.compiler.bounds.lower_bounds` with ``tiling_free``). Choices that unroll the
+same dimensions on the same axes form a *family* (``C4 x K16`` and ``C5 x K13``); the
+ranking takes the best of every family first, then the second best, and so on, so that
+near-identical factors do not crowd out different unrollings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from codesign.compiler.bounds import lower_bounds
+from codesign.compiler.orders import role_combinations
+from codesign.compiler.policy import SchedulePolicy, metric, objective_keys
+from codesign.compiler.spatial import spatial_options
+from codesign.compiler.tiles import divisors
+from codesign.hardware.accelerator import Accelerator
+from codesign.workload.ir import Layer
+
+PER_AXIS = 12             # unrollings kept per array axis before combining (best axis utilization)
+BEST_BY_BOUND = 8         # choices tiled first in any case, at most PER_FAMILY per family ...
+PER_FAMILY = 2
+LATTICE_BUDGET = 1500     # ... and more while their tile lattices hold at most this many points
+MAX_SPATIAL = 20          # at most this many, plus ...
+BEST_BY_UTILIZATION = 4   # ... the best utilized choices
+
+
+def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(first, later, later_primary, later_secondary)``: spatial choices ``[S, 3, D]`` to tile
+    first; and the rest of the ranking within :data:`LATTICE_BUDGET`, with the bounds (objective
+    values) a second pass compares with the best mapping found."""
+    options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
+    S = len(options)
+    q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
+    temporal = np.ones((S, len(acc.levels), len(layer.dims)), dtype=np.int64)
+    temporal[:, 0, :] = q
+    energy, cycles = lower_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2],
+                                  role_combinations(len(acc.levels), "any"), tiling_free=True)
+    first, second = objective_keys(policy.objective)
+    p, s = metric(energy, cycles, first)[:, 0], metric(energy, cycles, second)[:, 0]
+    by_bound = np.lexsort((np.arange(S), s, p))
+    _, family = np.unique((options[by_bound] > 1).reshape(S, -1), axis=0, return_inverse=True)
+    rank = _rank_in_group(family.ravel())
+    order = np.lexsort((np.arange(S), rank))              # best of every family, then second best, ...
+    ranked = by_bound[order]
+    lattice_points = np.array([math.prod(len(divisors(int(x))) for x in row) for row in q[ranked]])
+    affordable = np.cumsum(lattice_points) <= LATTICE_BUDGET
+    lead = (np.arange(S) < BEST_BY_BOUND) & (rank[order] < PER_FAMILY)
+    chosen = np.union1d(ranked[lead | affordable][:MAX_SPATIAL], np.arange(min(S, BEST_BY_UTILIZATION)))
+    later = ranked[affordable & ~np.isin(ranked, chosen)]
+    return options[chosen], options[later], p[later], s[later]
+
+
+def _rank_in_group(group: np.ndarray) -> np.ndarray:
+    """For each element, how many earlier elements share its group. ``[N]``."""
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], group[order])
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - starts
+    return rank

@@ -1,0 +1,163 @@
+"""The mapping space and the mapper's shortcuts, each checked against the cost core:
+
+- the order reductions of :mod:`codesign.compiler.mapspace` (innermost level's order, inactive
+  loops) change no cost, and the reduced space reaches the optimum of the unreduced one;
+- the capacity check of :mod:`codesign.compiler.tiles` agrees with :func:`evaluate`'s ``fits``;
+- a layer without its bound-1 dimensions costs the same;
+- the lower bounds of :mod:`codesign.compiler.bounds` never exceed the cost core;
+- the divisor lattice's maximal tiles and greedy growth agree with brute force.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import pytest
+
+from codesign.compiler.bounds import best_bounds, lower_bounds, traffic_bounds
+from codesign.compiler.mapspace import Chunk, enumerate_mapspace, exhaustive
+from codesign.compiler.orders import irrelevance, role_combinations, stationary_orders
+from codesign.compiler.spatial import spatial_options
+from codesign.compiler.policy import SchedulePolicy
+from codesign.compiler.tiles import factorizations, fits, level_extents, squeeze, Lattice
+from codesign.cost.analytical import evaluate
+from codesign.cost.nest import NestBatch
+from codesign.workload.ir import Layer
+from tests.test_mapper_optimality import HIERARCHIES, LAYERS
+
+CASES = [(h, layer) for h in ("ws_dram_glb_rf", "rs_rf_bypasses_inputs", "os_dram_glb")
+         for layer in (LAYERS[0], LAYERS[3], LAYERS[6], LAYERS[12], LAYERS[16])]
+IDS = [f"{h}-{layer.name}" for h, layer in CASES]
+
+
+@functools.lru_cache(maxsize=None)
+def sample(layer: Layer, hier: str, n: int = 400, seed: int = 0) -> Chunk:
+    """``n`` mappings drawn from the (reduced, capacity-filtered) mapping space."""
+    parts = list(enumerate_mapspace(layer, HIERARCHIES[hier], chunk=10 ** 9))
+    temporal = np.concatenate([p.temporal for p in parts])
+    pick = np.random.default_rng(seed).choice(len(temporal), size=min(n, len(temporal)), replace=False)
+    return Chunk(temporal[pick], np.concatenate([p.perm for p in parts])[pick],
+                 np.concatenate([np.asarray(p.axes) for p in parts])[pick])
+
+
+def cost(layer: Layer, hier: str, chunk: Chunk):
+    acc = HIERARCHIES[hier]
+    return evaluate(layer, acc, chunk.nest(acc.first_per_pe_level))
+
+
+@pytest.mark.parametrize("hier,layer", CASES, ids=IDS)
+def test_innermost_order_and_inactive_loops_change_nothing(hier: str, layer: Layer) -> None:
+    chunk = sample(layer, hier)
+    rng = np.random.default_rng(1)
+    perm = chunk.perm.copy()
+    perm[:, -1] = rng.permuted(perm[:, -1], axis=1)                      # any innermost order
+    active = np.take_along_axis(chunk.temporal, chunk.perm, axis=2) > 1
+    key = np.where(active, np.arange(perm.shape[2]), -1 - rng.integers(0, 100, size=perm.shape))
+    outer = np.take_along_axis(chunk.perm, np.argsort(key, axis=2, kind="stable"), axis=2)
+    perm[:, :-1] = outer[:, :-1]                                         # inactive loops first, active kept in order
+    a, b = cost(layer, hier, chunk), cost(layer, hier, Chunk(chunk.temporal, perm, chunk.axes))
+    np.testing.assert_allclose(b.energy_pj, a.energy_pj, rtol=1e-12)
+    np.testing.assert_allclose(b.cycles, a.cycles, rtol=1e-12)
+
+
+@pytest.mark.parametrize("hier", ["ws_dram_glb_rf", "os_dram_glb"])
+def test_reduced_orders_reach_the_optimum_of_all_orders(hier: str) -> None:
+    """Tiny GEMM: every order at every level (on the squeezed dims) vs the reduced space."""
+    layer = LAYERS[14]
+    acc = HIERARCHIES[hier]
+    small = squeeze(layer)
+    best = np.inf
+    L, D = len(acc.levels), len(small.layer.dims)
+    for axes in spatial_options(small.layer, acc, SchedulePolicy()):
+        q = -(-np.array(small.layer.bounds) // np.prod(axes, axis=0))
+        tables = [factorizations(int(x), L) for x in q]
+        idx = np.indices([len(t) for t in tables]).reshape(D, -1).T
+        temporal = np.stack([tables[d][idx[:, d]] for d in range(D)], axis=2)
+        ext = level_extents(temporal, np.broadcast_to(axes[0] * axes[1], (len(temporal), D)),
+                            np.broadcast_to(axes[2], (len(temporal), D)), acc.first_per_pe_level)
+        temporal = temporal[fits(small.layer, acc, ext)]
+        orders = np.array(list(itertools.product(itertools.permutations(range(D)), repeat=L)), dtype=np.int64)
+        t = np.repeat(temporal, len(orders), axis=0)
+        p = np.tile(orders, (len(temporal), 1, 1))
+        spatial = np.broadcast_to(np.stack([axes[0] * axes[1], axes[2]]), (len(t), 2, D))
+        c = evaluate(small.layer, acc, NestBatch(t, p, spatial, (acc.first_per_pe_level, L)))
+        best = min(best, float(c.energy_pj[c.fits].min(initial=np.inf)))
+    reduced = exhaustive(layer, acc)
+    assert float(reduced.energy_pj.min()) == pytest.approx(best, rel=1e-12)
+
+
+@pytest.mark.parametrize("hier,layer", CASES[:5], ids=IDS[:5])
+def test_capacity_check_agrees_with_the_cost_core(hier: str, layer: Layer) -> None:
+    acc = HIERARCHIES[hier]
+    L, D = len(acc.levels), len(layer.dims)
+    for axes in spatial_options(layer, acc, SchedulePolicy())[:6]:
+        q = -(-np.array(layer.bounds) // np.prod(axes, axis=0))
+        tables = [factorizations(int(x), L) for x in q]
+        idx = np.indices([len(t) for t in tables]).reshape(D, -1).T
+        temporal = np.stack([tables[d][idx[:, d]] for d in range(D)], axis=2)
+        perm = np.broadcast_to(np.arange(D), temporal.shape).copy()
+        chunk = Chunk(temporal, perm, np.broadcast_to(axes, (len(temporal), 3, D)))
+        ext = level_extents(temporal, chunk.axes[:, 0] * chunk.axes[:, 1], chunk.axes[:, 2], acc.first_per_pe_level)
+        mine = fits(layer, acc, ext)
+        assert mine.any() and not mine.all()
+        np.testing.assert_array_equal(mine, cost(layer, hier, chunk).fits)
+
+
+@pytest.mark.parametrize("hier,layer", CASES, ids=IDS)
+def test_squeezed_layer_costs_the_same(hier: str, layer: Layer) -> None:
+    chunk = sample(layer, hier, n=200)
+    small = squeeze(layer)
+    keep = list(small.keep)
+    inner = Chunk(chunk.temporal[:, :, keep], np.argsort(np.argsort(chunk.perm, axis=2)[:, :, keep], axis=2),
+                  chunk.axes[:, :, keep])
+    full, squeezed = cost(layer, hier, chunk), cost(small.layer, hier, inner)
+    np.testing.assert_allclose(squeezed.energy_pj, full.energy_pj, rtol=1e-12)
+    np.testing.assert_allclose(squeezed.cycles, full.cycles, rtol=1e-12)
+    np.testing.assert_array_equal(squeezed.fits, full.fits)
+
+
+@pytest.mark.parametrize("hier,layer", CASES, ids=IDS)
+def test_bounds_never_exceed_the_cost_core(hier: str, layer: Layer) -> None:
+    acc = HIERARCHIES[hier]
+    chunk = sample(layer, hier, n=300, seed=2)
+    roles = role_combinations(len(acc.levels), "any")
+    array, lanes = chunk.axes[:, 0] * chunk.axes[:, 1], chunk.axes[:, 2]
+    energy, cycles = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles)
+    exact = cost(layer, hier, chunk)
+    best_e, best_c = best_bounds(layer, acc, traffic_bounds(layer, acc, chunk.temporal, array, lanes))
+    assert np.allclose(best_e, energy.min(axis=1)) and np.all(best_c <= cycles.min(axis=1) * (1 + 1e-9))
+    assert np.all(energy.min(axis=1) <= exact.energy_pj * (1 + 1e-9))       # any order: the best combination
+    assert np.all(cycles.min(axis=1) <= exact.cycles * (1 + 1e-9))
+    active = chunk.temporal[:, :-1] > 1
+    checked = 0
+    for k in range(len(roles)):            # a stationarity order, where every level serves its tensor: its own bound
+        ordered = Chunk(chunk.temporal, stationary_orders(layer, chunk.temporal, np.tile(roles[k], (chunk.size, 1))),
+                        chunk.axes)
+        c = cost(layer, hier, ordered)
+        served = (active & irrelevance(layer)[roles[k, :-1]][None]).any(axis=2) | ~active.any(axis=2)
+        own = served.all(axis=1)
+        checked += int(own.sum())
+        assert np.all(energy[own, k] <= c.energy_pj[own] * (1 + 1e-9))
+        assert np.all(cycles[own, k] <= c.cycles[own] * (1 + 1e-9))
+    assert checked > 0
+    free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
+    assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
+
+
+def test_lattice_maximal_tiles_and_growth_match_brute_force() -> None:
+    q = (12, 8, 3)
+    lat = Lattice(q)
+    member = np.prod(lat.points, axis=1) <= 20
+    points = [tuple(p) for p in lat.points]
+    inside = {p for p, m in zip(points, member) if m}
+
+    def steps(p: tuple[int, ...]) -> list[tuple[int, ...]]:
+        return [p[:d] + (p[d] * k,) + p[d + 1:] for d in range(3) for k in (2, 3) if q[d] % (p[d] * k) == 0]
+
+    expect = {p for p in inside if not any(s in inside for s in steps(p))}
+    assert {p for p, m in zip(points, lat.maximal(member)) if m} == expect
+    start = np.array([points.index((1, 1, 1)), points.index((2, 1, 1))])
+    grown = [points[i] for i in lat.grow(member, start, np.array([1, 0]))]
+    assert grown == [(2, 8, 1), (2, 8, 1)]
