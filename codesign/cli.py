@@ -8,16 +8,32 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from codesign.errors import CodesignError
 
+if TYPE_CHECKING:
+    from codesign.spec.space import Space
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Hardware-software co-design of ML accelerators: search hardware and compiler schedules together.")
 
 SpaceArg = Annotated[Path, typer.Argument(help="Space file (YAML), e.g. spaces/edge.yaml.", show_default=False)]
+
+
+def _set_values(space: "Space", items: list[str] | None) -> dict[str, Any]:
+    """``--set NAME=VALUE`` options as parameter values of ``space`` (units allowed)."""
+    from codesign.spec.params import parse_value
+
+    values: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise CodesignError("expected NAME=VALUE, e.g. --set hardware.array.rows=16", f"--set {item}")
+        key, _, text = item.partition("=")
+        values[key.strip()] = parse_value(key.strip(), text.strip(), space)
+    return values
 
 
 def _fail(exc: CodesignError) -> None:
@@ -106,16 +122,10 @@ def evaluate(
     from codesign import api
     from codesign.cli_view import print_design, result_json
     from codesign.flow import InfeasibleDesign
-    from codesign.spec.params import parse_value
 
     try:
         s = api.load_space(space)
-        values = {}
-        for item in set_ or []:
-            if "=" not in item:
-                raise CodesignError("expected NAME=VALUE, e.g. --set hardware.array.rows=16", f"--set {item}")
-            key, _, text = item.partition("=")
-            values[key.strip()] = parse_value(key.strip(), text.strip(), s)
+        values = _set_values(s, set_)
         try:
             result = api.evaluate(s, values)
         except InfeasibleDesign as exc:
@@ -271,16 +281,11 @@ def map_command(
     from codesign import api
     from codesign.compiler.explain import mapping_record
     from codesign.flow import map_named_layer
-    from codesign.spec.params import parse_value, resolve_design
+    from codesign.spec.params import resolve_design
 
     try:
         s = api.load_space(space)
-        values = {}
-        for item in set_ or []:
-            if "=" not in item:
-                raise CodesignError("expected NAME=VALUE, e.g. --set hardware.array.rows=16", f"--set {item}")
-            key, _, text = item.partition("=")
-            values[key.strip()] = parse_value(key.strip(), text.strip(), s)
+        values = _set_values(s, set_)
         mapped = map_named_layer(s, resolve_design(s, values), s.base_dir, layer, workload)
         record = mapping_record(mapped.layer, mapped.accelerator, mapped.result)
         if timeloop is not None:
