@@ -495,14 +495,13 @@ def test_fanout_under_bypassed_level():
 # The oracle against Timeloop's own numbers (the reference cases small enough to brute-force)
 # --------------------------------------------------------------------------------------------
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "timeloop"
+REFERENCE = Path(__file__).resolve().parent / "data" / "timeloop_reference"  # verbatim copy, see its README
 
 
 def _load_reference(case_id):
-    yaml = pytest.importorskip("yaml")
+    import yaml
     path = REFERENCE / case_id / "case.yaml"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
+    assert path.exists(), f"{path} is missing"
     case = yaml.safe_load(path.read_text())
     prob = case["inputs"]["problem"]
     dims = prob["dimensions"]
