@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
+from codesign.compiler import memo
 from codesign.compiler.mapping import Mapping, MappingError
 from codesign.compiler.mapspace import Chunk, to_mapping
 from codesign.compiler.naive import naive_mapping
@@ -41,6 +42,7 @@ def clear_cache() -> None:
     """Forget every cached mapping and tile lattice (benchmarks time each layer cold)."""
     _map_canonical.cache_clear()
     lattice.cache_clear()
+    memo.clear()
 
 
 @functools.lru_cache(maxsize=65536)

@@ -21,6 +21,7 @@ from codesign.compiler.orders import irrelevance
 from codesign.compiler.policy import SchedulePolicy
 from codesign.compiler.spatial import axis_dims, unroll_factors
 from codesign.compiler.candidates import greedy_tiles
+from codesign.compiler.memo import remember, structure_key
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import ROLES, Layer
 
@@ -59,8 +60,12 @@ def naive_mapping(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tup
     """``(temporal [L, D], perm [L, D], axes [3, D])`` of the naive compiler's mapping.
 
     The tiles may still overflow a level when even factor 1 does not fit (the caller checks).
+    Read-only arrays, remembered per :func:`codesign.compiler.memo.structure_key`.
     """
-    axes = default_unroll(layer, acc, policy)
-    order = fixed_order(layer, policy)
-    temporal = greedy_tiles(layer, acc, axes[None], order)[0]
-    return temporal, np.broadcast_to(order, temporal.shape).copy(), axes
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        axes = default_unroll(layer, acc, policy)
+        order = fixed_order(layer, policy)
+        temporal = greedy_tiles(layer, acc, axes[None], order)[0]
+        return temporal, np.broadcast_to(order, temporal.shape).copy(), axes
+
+    return remember(("naive",) + structure_key(layer, acc, policy), compute)

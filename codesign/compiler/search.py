@@ -3,7 +3,8 @@
 For one (squeezed) layer on one accelerator:
 
 1. **Tilings**: for a shortlist of spatial choices (:mod:`codesign.compiler.shortlist`), the
-   capacity-fitting, dominance-pruned tilings (:mod:`codesign.compiler.candidates`).
+   capacity-fitting, dominance-pruned tilings (:mod:`codesign.compiler.candidates`), remembered
+   across accelerators with the same capacities (:mod:`codesign.compiler.memo`).
 2. **Bounds**: every (tiling, per-level stationarity combination) pair gets a lower bound on
    energy and latency (:mod:`codesign.compiler.bounds`); pairs are visited best bound first.
 3. **Batches**: visited pairs are costed by :func:`codesign.cost.analytical.evaluate` with
@@ -24,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codesign.compiler.bounds import best_bounds, combination_bounds, traffic_bounds
-from codesign.compiler.candidates import tiling_candidates
+from codesign.compiler.bounds import best_bounds, combination_bounds
 from codesign.compiler.mapspace import Chunk, stationary_mask
+from codesign.compiler.memo import concat_traffic, tilings
 from codesign.compiler.naive import naive_mapping
 from codesign.compiler.orders import allowed_combinations, level_permutations, role_combinations, stationary_orders
 from codesign.compiler.policy import TIE_TOLERANCE, SchedulePolicy, metric, objective_keys, ranking
@@ -110,14 +111,14 @@ def _descend(layer: Layer, acc: Accelerator, policy: SchedulePolicy, found: Foun
     while some bound can win and ``budget`` allows. ``pending`` (the naive mapping) joins the first
     batch; returns it if no batch was costed."""
     L, D = len(acc.levels), len(layer.dims)
-    parts = [(t, ax) for t, ax in ((tiling_candidates(layer, acc, ax), ax) for ax in spatial) if len(t)]
+    parts = [(t, tr, ax) for (t, tr), ax in ((tilings(layer, acc, ax), ax) for ax in spatial) if len(t)]
     if not parts:
         return pending
-    T = np.concatenate([t for t, _ in parts])
-    AX = np.concatenate([np.broadcast_to(ax, (len(t), 3, D)) for t, ax in parts])
+    T = np.concatenate([t for t, _, _ in parts])
+    AX = np.concatenate([np.broadcast_to(ax, (len(t), 3, D)) for t, _, ax in parts])
+    traffic = concat_traffic([tr for _, tr, _ in parts])
     roles = role_combinations(L, policy.stationary)
     first, second = objective_keys(policy.objective)
-    traffic = traffic_bounds(layer, acc, T, AX[:, 0] * AX[:, 1], AX[:, 2])
     if len(T) > MAX_TILINGS:                 # keep the tilings with the best bound over all orders
         e_best, c_best = best_bounds(layer, acc, traffic)
         keep = np.lexsort((np.arange(len(T)), metric(e_best, c_best, second), metric(e_best, c_best, first)))

@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from codesign.compiler.bounds import lower_bounds
+from codesign.compiler.bounds import Traffic, combination_bounds, traffic_bounds
+from codesign.compiler.memo import remember, structure_key
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, metric, objective_keys
 from codesign.compiler.spatial import spatial_options
@@ -36,13 +37,9 @@ def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     """``(first, later, later_primary, later_secondary)``: spatial choices ``[S, 3, D]`` to tile
     first; and the rest of the ranking within :data:`LATTICE_BUDGET`, with the bounds (objective
     values) a second pass compares with the best mapping found."""
-    options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
+    options, q, traffic = remember(("shortlist",) + structure_key(layer, acc, policy), lambda: _choices(layer, acc, policy))
     S = len(options)
-    q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
-    temporal = np.ones((S, len(acc.levels), len(layer.dims)), dtype=np.int64)
-    temporal[:, 0, :] = q
-    energy, cycles = lower_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2],
-                                  role_combinations(len(acc.levels), "any"), tiling_free=True)
+    energy, cycles = combination_bounds(layer, acc, traffic, role_combinations(len(acc.levels), "any")[:1])
     first, second = objective_keys(policy.objective)
     p, s = metric(energy, cycles, first)[:, 0], metric(energy, cycles, second)[:, 0]
     by_bound = np.lexsort((np.arange(S), s, p))
@@ -56,6 +53,15 @@ def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     chosen = np.union1d(ranked[lead | affordable][:MAX_SPATIAL], np.arange(min(S, BEST_BY_UTILIZATION)))
     later = ranked[affordable & ~np.isin(ranked, chosen)]
     return options[chosen], options[later], p[later], s[later]
+
+
+def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[np.ndarray, np.ndarray, Traffic]:
+    """Spatial choices ``[S, 3, D]``, the temporal bounds left ``[S, D]`` and their tiling-free traffic."""
+    options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
+    q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
+    temporal = np.ones((len(options), len(acc.levels), len(layer.dims)), dtype=np.int64)
+    temporal[:, 0, :] = q
+    return options, q, traffic_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2], tiling_free=True)
 
 
 def _rank_in_group(group: np.ndarray) -> np.ndarray:

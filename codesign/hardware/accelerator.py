@@ -82,6 +82,14 @@ class Accelerator:
                 return i
         return len(self.levels)
 
+    @property
+    def capacity_key(self) -> tuple:
+        """What tile fitting and byte traffic depend on, and nothing else: the precision and, per
+        level, capacity (bytes), sharing, tensors held and double buffering. Two accelerators with
+        equal keys have the same legal tilings and move the same bytes for every mapping; they
+        differ only in what a byte or a cycle costs (energies, bandwidths, clock)."""
+        return (self.precision, tuple((lv.shared, lv.size_bytes, lv.holds, lv.double_buffered) for lv in self.levels))
+
     def keeps(self, role: str) -> tuple[bool, ...]:
         return tuple(role in level.holds for level in self.levels)
 

@@ -1,0 +1,101 @@
+"""Mapper work remembered across accelerators that differ only in what bytes and cycles cost.
+
+Much of mapping a layer depends on the layer, the array (rows, cols, MACs per PE, dataflow),
+the schedule's spatial and stationarity knobs and the accelerator's
+:attr:`~codesign.hardware.accelerator.Accelerator.capacity_key` alone, never on energies,
+bandwidths, the clock or the mapper's objective:
+
+- the candidate tilings of a spatial choice (:func:`codesign.compiler.candidates.tiling_candidates`)
+  and their traffic bounds (:func:`codesign.compiler.bounds.traffic_bounds`);
+- the naive compiler's mapping (:func:`codesign.compiler.naive.naive_mapping`);
+- the spatial choices and their tiling-free traffic bounds that the shortlist ranks.
+
+A search samples many designs that share array and buffer sizes and differ in clock, technology,
+DRAM type, bandwidth or mapper objective; they reuse this work. The reuse is exact (equal keys,
+equal arrays), so no result depends on what was evaluated before. Memory is bounded: the least
+recently used entries go once the arrays held exceed :data:`BUDGET_BYTES`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from codesign.compiler.bounds import Traffic, traffic_bounds
+from codesign.compiler.candidates import tiling_candidates
+from codesign.compiler.policy import SchedulePolicy
+from codesign.hardware.accelerator import Accelerator
+from codesign.workload.ir import Layer
+
+BUDGET_BYTES = 256 * 2**20
+
+T = TypeVar("T")
+_entries: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+_held = [0]
+
+
+def _arrays(value: object) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, Traffic):
+        return [value.base, value.gain, value.steps, value.inst]
+    if isinstance(value, tuple):
+        return [a for v in value for a in _arrays(v)]
+    return []
+
+
+def remember(key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()`` once per ``key``; its numpy arrays are made read-only (callers never write)."""
+    hit = _entries.get(key)
+    if hit is not None:
+        _entries.move_to_end(key)
+        return hit[0]  # type: ignore[return-value]
+    value = compute()
+    arrays = _arrays(value)
+    for a in arrays:
+        a.setflags(write=False)
+    size = sum(a.nbytes for a in arrays)
+    _entries[key] = (value, size)
+    _held[0] += size
+    while _held[0] > BUDGET_BYTES and len(_entries) > 1:
+        _, (_, gone) = _entries.popitem(last=False)
+        _held[0] -= gone
+    return value
+
+
+def structure_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy | None = None) -> tuple:
+    """What the remembered work depends on: layer, array, capacities and the objective-free policy."""
+    knobs = None if policy is None else (policy.stationary, policy.spatial_rows, policy.spatial_cols)
+    return (layer, acc.rows, acc.cols, acc.macs_per_pe, acc.dataflow, acc.capacity_key, knobs)
+
+
+def tilings(layer: Layer, acc: Accelerator, axes: np.ndarray) -> tuple[np.ndarray, Traffic]:
+    """``(temporal [T, L, D], traffic)``: the candidate tilings of spatial choice ``axes[3, D]`` and
+    their :class:`Traffic` bounds (read-only arrays)."""
+    L = len(acc.levels)
+
+    def compute() -> tuple[np.ndarray, Traffic]:
+        temporal = tiling_candidates(layer, acc, axes)
+        if not len(temporal):
+            return temporal, Traffic(*(np.zeros((0,) + shape) for shape in ((L,), (L, 3, L), (), (L,))))
+        ax = np.broadcast_to(axes, (len(temporal), 3, len(layer.dims)))
+        return temporal, traffic_bounds(layer, acc, temporal, ax[:, 0] * ax[:, 1], ax[:, 2])
+
+    return remember(("tilings", layer, acc.capacity_key, axes.shape, axes.tobytes()), compute)
+
+
+def concat_traffic(parts: list[Traffic]) -> Traffic:
+    """One :class:`Traffic` for the tilings of several spatial choices, in order."""
+    return Traffic(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("base", "gain", "steps", "inst")))
+
+
+def clear() -> None:
+    """Forget everything remembered (benchmarks time mapping cold)."""
+    _entries.clear()
+    _held[0] = 0
+
+
+__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "remember", "structure_key", "tilings"]
