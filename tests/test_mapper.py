@@ -80,7 +80,7 @@ def test_more_candidates_never_hurt_much():
 
 def test_unmappable_layer_says_why():
     acc = accelerator(rf=1)   # one byte cannot hold a weight, an input and a 4-byte partial sum
-    with pytest.raises(MappingError, match="no candidate mapping fits"):
+    with pytest.raises(MappingError, match=f"^layer {LAYERS[0].name} .*no candidate mapping fits"):
         map_layer(LAYERS[0], acc, SchedulePolicy(candidates=50))
 
 

@@ -109,8 +109,10 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
     """:class:`Traffic` bounds of tilings ``temporal[M, L, D]`` with ``array[M, D]`` rows x cols
     factors (the fanout above the first per-PE level) and ``lanes[M, D]`` MAC-lane factors.
 
-    With ``tiling_free`` the bound holds for every tiling of the spatial choice: only the
-    operand traffic into the MACs is counted (``temporal`` just carries the remaining bounds).
+    With ``tiling_free`` the bound holds for every tiling of the spatial choice: the operand
+    traffic into the MACs, and the compulsory traffic of the outermost level (each tensor's
+    distinct words, padded by the unrolling, cross it once; final outputs at operand width) --
+    ``temporal`` just carries the remaining bounds.
     """
     M, L, D = temporal.shape
     a = acc.first_per_pe_level
@@ -130,10 +132,12 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
         output = ROLES[role] == "outputs"
         footprint = [np.prod(distinct_offsets(coef, extent[:, 0, :] // (array if a <= c else 1)), axis=1)
                      for c in range(L)] if output else []
-        if output and (not tiling_free or keepers == [0]):
+        if output and (not tiling_free or keepers[:1] == [0]):
             partition0 = footprint[0]
         for parent, child in zip(keepers, keepers[1:] + [L]):
             if tiling_free and child < L:
+                if parent == 0:     # compulsory: the whole (padded) tensor crosses the outermost level once
+                    base[:, 0] += np.prod(distinct_offsets(coef, extent[:, 0, :]), axis=1) * role_bytes[role]
                 continue
             groups = [[(n, st) for at2, n, st in fanouts if at2 == at]
                       for at in sorted({at for at, _, _ in fanouts if parent < at <= child})]

@@ -67,3 +67,43 @@ def mapping_record(layer: Layer, acc: Accelerator, result: LayerResult) -> dict[
         "utilization": result.utilization, "energy_pJ": result.energy_pj, "mac_energy_pJ": result.mac_energy_pj,
         "mappings_costed": result.candidates, "legal": result.legal,
     }
+
+
+def _size(nbytes: float) -> str:
+    """Bytes as ``512B``, ``36KiB``, ``1.5MiB`` (three significant digits)."""
+    for unit, scale in (("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g}{unit}"
+    return f"{nbytes:g}B"
+
+
+def loop_nest_lines(rec: dict[str, Any]) -> list[str]:
+    """The loop nest of a mapping record (:func:`mapping_record`), outermost
+    level first, in the style of Timeloop's ``map.txt``: each level with its tiles (words and bytes)
+    and loops, the spatial loops at the array's fanout, ``<< Compute >>`` at the bottom."""
+    lines: list[str] = []
+    depth = 0
+    spatial = rec["spatial"]
+    for lv in rec["levels"]:
+        if lv["name"] == spatial["above_level"]:
+            depth = _spatial_lines(lines, spatial, ("rows", "cols"), depth)
+        tiles = " ".join(f"{name}:{t['words']} ({_size(t['bytes'])})" for name, t in lv["tiles"].items())
+        cap = f", {_size(lv['used_bytes'])} of {_size(lv['capacity_bytes'])} used" if lv["capacity_bytes"] else ""
+        head = f"{lv['name']} x{lv['instances']} [ {tiles} ]{cap}"
+        lines += ["", head, "-" * len(head)]
+        for dim, factor in lv["loops"]:
+            lines.append(f"{'|  ' * (depth + 1)}for {dim} in [0:{factor})")
+            depth += 1
+    if spatial["above_level"] == "MACs":
+        depth = _spatial_lines(lines, spatial, ("rows", "cols"), depth)
+    depth = _spatial_lines(lines, spatial, ("lanes",), depth)
+    lines.append(f"{'|  ' * (depth + 1)}<< Compute >>")
+    return lines
+
+
+def _spatial_lines(lines: list[str], spatial: dict[str, Any], axes: tuple[str, ...], depth: int) -> int:
+    for axis in axes:
+        for dim, factor in spatial[axis].items():
+            lines.append(f"{'|  ' * (depth + 1)}for {dim} in [0:{factor}) (spatial {axis})")
+            depth += 1
+    return depth

@@ -35,7 +35,10 @@ def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerRe
     Identical layers (in one model or across the models of a study) are mapped once: results
     are cached on the layer's computation, not its name or count.
     """
-    return replace(_map_canonical(layer.canonical(), acc, policy), layer=layer)
+    try:
+        return replace(_map_canonical(layer.canonical(), acc, policy), layer=layer)
+    except MappingError as exc:       # the canonical layer has no name: say which layer it is
+        raise MappingError(f"layer {layer.name} {exc}") from None
 
 
 def clear_cache() -> None:
@@ -86,4 +89,4 @@ def _no_fit_reason(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> st
     tight = min(sized, key=lambda lv: lv.size_bytes or 0) if sized else None
     where = f"; smallest level {tight.name} has {tight.size_bytes} bytes" if tight else ""
     what = "the naive compiler's mapping does not fit" if policy.mode == "fixed" else "no candidate mapping fits"
-    return f"layer {layer.name} ({layer.describe()}): {what} the memory capacities{where}"
+    return f"({layer.describe()}): {what} the memory capacities{where}"

@@ -47,6 +47,15 @@ def _arrays(value: object) -> list[np.ndarray]:
     return []
 
 
+def lookup(key: tuple) -> object | None:
+    """What :func:`remember` holds for ``key``, or None."""
+    hit = _entries.get(key)
+    if hit is None:
+        return None
+    _entries.move_to_end(key)
+    return hit[0]
+
+
 def remember(key: tuple, compute: Callable[[], T]) -> T:
     """``compute()`` once per ``key``; its numpy arrays are made read-only (callers never write)."""
     hit = _entries.get(key)
@@ -72,19 +81,30 @@ def structure_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy | None 
     return (layer, acc.rows, acc.cols, acc.macs_per_pe, acc.dataflow, acc.capacity_key, knobs)
 
 
-def tilings(layer: Layer, acc: Accelerator, axes: np.ndarray) -> tuple[np.ndarray, Traffic]:
-    """``(temporal [T, L, D], traffic)``: the candidate tilings of spatial choice ``axes[3, D]`` and
-    their :class:`Traffic` bounds (read-only arrays)."""
-    L = len(acc.levels)
+def tilings(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[tuple[np.ndarray, Traffic]]:
+    """For each spatial choice ``spatial[s]`` (``[3, D]``): ``(temporal [T, L, D], traffic)``, its
+    candidate tilings and their :class:`Traffic` bounds (read-only arrays). The traffic of the
+    choices not remembered yet is bounded in one call (its cost is mostly per call)."""
+    keys = [("tilings", layer, acc.capacity_key, ax.shape, ax.tobytes()) for ax in spatial]
+    found: list[tuple[np.ndarray, Traffic] | None] = [lookup(k) for k in keys]
+    missing = [i for i, f in enumerate(found) if f is None]
+    if missing:
+        temporals = [tiling_candidates(layer, acc, spatial[i]) for i in missing]
+        T = np.concatenate(temporals)
+        AX = np.concatenate([np.broadcast_to(spatial[i], (len(t), 3, len(layer.dims))) for i, t in zip(missing, temporals)])
+        traffic = traffic_bounds(layer, acc, T, AX[:, 0] * AX[:, 1], AX[:, 2]) if len(T) else None
+        start = 0
+        for i, t in zip(missing, temporals):
+            rows = slice(start, start + len(t))
+            start += len(t)
+            part = _empty_traffic(len(acc.levels)) if traffic is None else Traffic(
+                traffic.base[rows].copy(), traffic.gain[rows].copy(), traffic.steps[rows].copy(), traffic.inst[rows].copy())
+            found[i] = remember(keys[i], lambda t=t, part=part: (t, part))
+    return found  # type: ignore[return-value]
 
-    def compute() -> tuple[np.ndarray, Traffic]:
-        temporal = tiling_candidates(layer, acc, axes)
-        if not len(temporal):
-            return temporal, Traffic(*(np.zeros((0,) + shape) for shape in ((L,), (L, 3, L), (), (L,))))
-        ax = np.broadcast_to(axes, (len(temporal), 3, len(layer.dims)))
-        return temporal, traffic_bounds(layer, acc, temporal, ax[:, 0] * ax[:, 1], ax[:, 2])
 
-    return remember(("tilings", layer, acc.capacity_key, axes.shape, axes.tobytes()), compute)
+def _empty_traffic(L: int) -> Traffic:
+    return Traffic(*(np.zeros((0,) + shape) for shape in ((L,), (L, 3, L), (), (L,))))
 
 
 def concat_traffic(parts: list[Traffic]) -> Traffic:
@@ -98,4 +118,4 @@ def clear() -> None:
     _held[0] = 0
 
 
-__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "remember", "structure_key", "tilings"]
+__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "structure_key", "tilings"]

@@ -111,7 +111,7 @@ def _descend(layer: Layer, acc: Accelerator, policy: SchedulePolicy, found: Foun
     while some bound can win and ``budget`` allows. ``pending`` (the naive mapping) joins the first
     batch; returns it if no batch was costed."""
     L, D = len(acc.levels), len(layer.dims)
-    parts = [(t, tr, ax) for (t, tr), ax in ((tilings(layer, acc, ax), ax) for ax in spatial) if len(t)]
+    parts = [(t, tr, ax) for (t, tr), ax in zip(tilings(layer, acc, spatial), spatial) if len(t)]
     if not parts:
         return pending
     T = np.concatenate([t for t, _, _ in parts])

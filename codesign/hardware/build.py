@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from codesign.hardware import technology as tech
@@ -24,10 +25,12 @@ def build_accelerator(space: Space, design: dict[str, Any]) -> Accelerator:
             double_buffered=lv.double_buffered, dram_type=design.get(key + "dram_type"),
             clock_hz=clock, node_nm=node,
         ))
+        if lv.access_energy is not None:
+            levels[-1] = replace(levels[-1], access_pj_per_byte=lv.access_energy)
     return Accelerator(
         rows=int(design["hardware.array.rows"]), cols=int(design["hardware.array.cols"]),
         macs_per_pe=int(design["hardware.array.macs_per_pe"]), dataflow=str(design["hardware.array.dataflow"]),
         precision=precision, clock_hz=clock, node_nm=node, levels=tuple(levels),
-        mac_pj=tech.mac_energy_pj(precision, node),
+        mac_pj=space.hardware.array.mac_energy or tech.mac_energy_pj(precision, node),
         vector_lanes=int(design.get("hardware.array.vector_lanes") or design["hardware.array.cols"]),
     )

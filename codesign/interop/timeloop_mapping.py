@@ -10,7 +10,8 @@ the X axis (codesign's PE columns and MAC lanes; the rows are Y). Timeloop's spa
 level ``i`` fan out to level ``i + 1`` (from the innermost level: to the MACs).
 
 Dimension and data-space names are the layer's own (a conv's output channels are ``K``,
-Timeloop's CNN problem calls them ``M``). A mapping whose spatial factors pad a dimension
+Timeloop's CNN problem calls them ``M``) unless ``names`` renames them (as
+:mod:`codesign.interop.timeloop_spec` does, with the matching problem and architecture). A mapping whose spatial factors pad a dimension
 multiplies to more than the dimension's bound; the file says so in a comment, as Timeloop
 expects exact factorizations.
 """
@@ -33,11 +34,17 @@ def _factors(dims: tuple[str, ...], values: tuple[int, ...] | list[int]) -> str:
     return " ".join(f"{d}{int(v)}" for d, v in zip(dims, values))
 
 
-def timeloop_directives(layer: Layer, acc: Accelerator, mapping: Mapping) -> list[dict[str, Any]]:
-    """The ``mapping:`` list of directives for ``mapping`` of ``layer`` on ``acc``."""
-    dims = mapping.dims
+def timeloop_directives(layer: Layer, acc: Accelerator, mapping: Mapping,
+                        names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The ``mapping:`` list of directives for ``mapping`` of ``layer`` on ``acc``; ``names`` renames
+    dimensions (e.g. ``{"K": "M"}`` for Timeloop's CNN problem), default: the layer's own names."""
+    dims = tuple((names or {}).get(d, d) for d in mapping.dims)
     if any(len(d) != 1 for d in dims):
         raise CodesignError(f"Timeloop permutations need one-letter dimension names; {layer.name} has {', '.join(dims)}")
+    same = mapping.array_above == len(acc.levels)            # array and lanes in one spatial directive
+    if any(r > 1 and c * (v if same else 1) > 1 for r, c, v in zip(mapping.rows, mapping.cols, mapping.lanes)):
+        raise CodesignError(f"a dimension of {layer.name} is unrolled across both PE rows and columns (or lanes); "
+                            "a Timeloop spatial directive puts each dimension on one mesh axis")
     L, D = len(acc.levels), len(dims)
     out: list[dict[str, Any]] = []
     for lv in range(L - 1, -1, -1):
