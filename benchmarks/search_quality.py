@@ -270,7 +270,7 @@ def _edp_run(job: tuple[str, str, int, int]) -> tuple[str, int, float | None, fl
 def part_edp(seeds: list[int], trials: int, workers: int) -> None:
     """Best feasible EDP on the edge space: the default sampler against random search; print per seed."""
     space = codesign.load_space(EDGE)
-    auto = resolved_sampler_name(space, trials) if space.search.sampler == "auto" else space.search.sampler
+    auto = resolved_sampler_name(space, trials)
     jobs = [(str(EDGE), s, seed, trials) for seed in seeds for s in (auto, "random")]
     ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:

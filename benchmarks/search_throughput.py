@@ -4,7 +4,10 @@ Runs ``codesign.search`` (one process, the default journal storage) on a space f
 in a temporary runs directory and times, with ``time.perf_counter`` around the calls the
 search makes:
 
-- design evaluation: :func:`codesign.flow.evaluate_design` (build, map every layer, cost);
+- design evaluation: :func:`codesign.flow.evaluate_design` (build, map every layer, cost), split
+  into the mapper (:func:`codesign.compiler.mapper.map_layer` without the cost-core calls it
+  makes), the cost model (:func:`codesign.cost.analytical.evaluate`, every batch of mappings the
+  mapper costs) and the rest (building the accelerator, vector operators, metrics);
 - sampling: optuna's ``Trial`` creation and ``suggest_*`` (the sampler), journal writes excluded;
 - recording: constraints, result attribute and ``tell``, journal writes excluded;
 - journal writes: every append to ``journal.log`` (each one is fsynced);
@@ -57,6 +60,11 @@ class Clock:
 def instrument(clock: Clock) -> None:
     """Put timers around evaluation, sampling, recording and journal appends (this process only)."""
     real_run_trial = runner.run_trial
+    from codesign import flow
+    from codesign.compiler import mapper, search
+
+    flow.map_layer = clock.wrap("  mapper (incl. cost model)", flow.map_layer)
+    mapper.evaluate = search.evaluate = clock.wrap("  cost model", search.evaluate)
     runner.evaluate_design = clock.wrap("design evaluation", runner.evaluate_design)
     runner.start_trial = clock.wrap("sampling (ask + suggest)", runner.start_trial)
     JournalFileBackend.append_logs = clock.wrap("journal writes", JournalFileBackend.append_logs)  # type: ignore[method-assign]
@@ -107,10 +115,15 @@ def main() -> None:
     print(f"space {args.space}  trials {n}  sampler {sampler}  seed {args.seed}  "
           f"feasible Pareto designs {len(result.pareto)}")
     print(f"wall {wall:.2f} s   throughput {n / wall:.2f} trials/s   mean {wall / n * 1000:.0f} ms per trial\n")
+    mapping = clock.seconds.pop("  mapper (incl. cost model)", 0.0)
+    cost = clock.seconds.pop("  cost model", 0.0)
+    evaluation = clock.seconds["design evaluation"]
+    parts = {"design evaluation": [("  mapper (tiling, bounds, search)", mapping - cost), ("  cost model", cost),
+                                   ("  build, vector ops, metrics", evaluation - mapping)]}
     rows = [("phase", "total s", "ms/trial", "share")]
     for p in phases:
-        s = clock.seconds[p]
-        rows.append((p, f"{s:.2f}", f"{s / n * 1000:.1f}", f"{s / wall:.0%}"))
+        for name, sec in [(p, clock.seconds[p])] + parts.get(p, []):
+            rows.append((name, f"{sec:.2f}", f"{sec / n * 1000:.1f}", f"{sec / wall:.0%}"))
     rows.append(("all", f"{wall:.2f}", f"{wall / n * 1000:.1f}", "100%"))
     print(table(rows))
     overhead = wall - clock.seconds["design evaluation"]

@@ -1,7 +1,7 @@
 """The search loop: ask, evaluate, tell; failures and infeasible designs are recorded, never fatal.
 
-One trial = one design: its parameters are sampled in one ``ask``, the design is evaluated
-on every workload (:func:`codesign.flow.evaluate_design`), constraint values are set with
+One trial = one design: its parameters are suggested (conditional ones where they apply), the
+design is evaluated on every workload (:func:`codesign.flow.evaluate_design`), constraint values are set with
 ``trial.set_constraint`` (feasible iff all <= 0), and the objectives (in their display units)
 are told. A design that cannot run (no mapping fits) or that raises becomes a FAIL trial with
 its ``reason``. ``trials`` is the size the study should reach, so rerunning resumes.
@@ -30,7 +30,7 @@ from codesign.dse.progress import ProgressTracker, SearchProgress, objective_lab
 from codesign.dse.sampling import distributions, make_sampler, resolved_sampler_name
 from codesign.dse.seeds import enqueue_seed_designs
 from codesign.dse.storage import claim_waiting_trial, fail_stale_trials, open_storage, open_study, worker_id
-from codesign.spec.params import resolve_design
+from codesign.spec.params import Condition, applies, conditions, resolve_design
 from codesign.spec.space import Space
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
@@ -52,9 +52,10 @@ class SearchConfig:
     jobs: int = 1
     sampler: str = "tpe"
     checkpoint_every: int = CHECKPOINT_EVERY
+    fidelity: str = "analytical"    # analytical | simulated | auto (see codesign.sim.fidelity)
 
 
-def start_trial(study: optuna.Study, dists: dict) -> optuna.Trial:
+def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Condition, ...]] | None = None) -> optuna.Trial:
     """Start a trial whose first storage write already names this process as its ``worker``.
 
     ``study.ask()`` writes the new trial first and the ``worker`` attribute after it: a process
@@ -62,18 +63,23 @@ def start_trial(study: optuna.Study, dists: dict) -> optuna.Trial:
     a queued trial is taken first (:func:`~codesign.dse.storage.claim_waiting_trial`, which
     leaves such a trial attributable); otherwise the trial is created RUNNING with the
     attribute in one write (as ``ask`` does otherwise: a ``Trial`` over the new id runs the
-    sampler's ``before_trial``). Then its parameters are suggested (a queued trial's fixed
-    ones are taken as they are). If suggesting raises, the trial is recorded as FAIL before the
-    error goes on.
+    sampler's ``before_trial``). Then its parameters are suggested in the order of ``dists``
+    (a queued trial's fixed ones are taken as they are), define-by-run: a conditional parameter
+    (``conds``, :func:`~codesign.spec.params.conditions`) only when its condition holds for the
+    values suggested before it, so a trial holds it exactly where it applies. If suggesting
+    raises, the trial is recorded as FAIL before the error goes on.
     """
     trial_id = claim_waiting_trial(study)
     if trial_id is None:
         template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
         trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
     trial = optuna.Trial(study, trial_id)
+    conds = conds or {}
+    values: dict[str, object] = {}
     try:
         for name, dist in dists.items():
-            suggest(trial, name, dist)
+            if name not in conds or applies(conds[name], values):
+                values[name] = suggest(trial, name, dist)
     except BaseException as exc:
         abort_trial(study, trial, exc)
         raise
@@ -107,11 +113,14 @@ class Outcome:
     failure: str = ""
 
 
-def evaluate_trial(space: Space, base: Path, params: dict) -> Outcome:
-    """Evaluate a trial's parameters; every failure becomes ``Outcome.failure`` (a reason)."""
+def evaluate_trial(space: Space, base: Path, params: dict, fidelity: str = "analytical") -> Outcome:
+    """Evaluate a trial's parameters; every failure becomes ``Outcome.failure`` (a reason).
+
+    With ``fidelity="simulated"`` the values are the simulator's and ``result["simulated"]``
+    holds both sets of numbers (:func:`codesign.sim.fidelity.simulation_record`)."""
     try:
         design = resolve_design(space, params)
-        result = evaluate_design(space, design, base)
+        result = evaluate_design(space, design, base, "simulated" if fidelity == "simulated" else "analytical")
         values = [display(o.metric, result.metrics[o.metric], o.unit) for o in space.objectives]
         violations = {text: float(v) for text, v in result.violations.items()}
     except InfeasibleDesign as exc:
@@ -122,18 +131,23 @@ def evaluate_trial(space: Space, base: Path, params: dict) -> Outcome:
     if bad:
         return Outcome(failure="error: not a finite number: " + ", ".join(bad))
     violated = [t for t, v in violations.items() if v > 0]
-    return Outcome(values, violations, {
+    record = {
         "metrics": result.metrics, "per_workload": result.per_workload,
         "area_mm2": result.accelerator.area_breakdown_mm2,
         "reason": ("violates: " + "; ".join(violated)) if violated else "",
-    })
+    }
+    if result.analytical is not None:
+        from codesign.sim.fidelity import simulation_record
+
+        record["simulated"] = simulation_record(result)
+    return Outcome(values, violations, record)
 
 
-def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict) -> FrozenTrial:
+def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fidelity: str = "analytical") -> FrozenTrial:
     """Run one trial to a recorded end state (COMPLETE or FAIL with a reason)."""
-    trial = start_trial(study, dists)
+    trial = start_trial(study, dists, conditions(space))
     try:
-        outcome = evaluate_trial(space, base, trial.params)
+        outcome = evaluate_trial(space, base, trial.params, fidelity)
     except BaseException as exc:   # KeyboardInterrupt, SystemExit: evaluate_trial catches the rest
         abort_trial(study, trial, exc)
         raise
@@ -156,7 +170,10 @@ def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(cfg.run_dir, cfg.storage)
-    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space))
+    runs = cfg.run_dir.parent   # beside the default journal, other run directories are other studies
+    taken = [d.name for d in runs.iterdir() if d.is_dir()] if cfg.storage is None and runs.is_dir() else []
+    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space),
+                       taken, cfg.fidelity)
     fail_stale_trials(study)
     enqueue_seed_designs(study, space)
     return study
@@ -195,7 +212,7 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         if cfg.timeout_s is not None and time.monotonic() - start >= cfg.timeout_s:
             break
-        run_trial(study, space, cfg.base, dists)
+        run_trial(study, space, cfg.base, dists, cfg.fidelity)
 
 
 def _worker(space: Space, cfg: SearchConfig) -> None:
@@ -206,7 +223,8 @@ def _worker(space: Space, cfg: SearchConfig) -> None:
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(cfg.run_dir, cfg.storage)
-    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space))
+    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space),
+                       fidelity=cfg.fidelity)
     _loop(study, space, cfg)
 
 
@@ -231,12 +249,46 @@ def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchPro
     finally:
         for p in procs:
             p.join()
+    if cfg.fidelity == "auto":
+        simulate_front(study, space, cfg.base)
     return study
+
+
+SIMULATED_ATTR = "simulated:"   # study user attribute prefix + trial number (finished trials are frozen)
+
+
+def simulate_front(study: optuna.Study, space: Space, base: Path) -> dict[int, dict]:
+    """``auto`` fidelity: re-evaluate the feasible Pareto-optimal trials with the simulator.
+
+    Each record (:func:`codesign.sim.fidelity.simulation_record`: simulated and analytical
+    metrics, per-layer cycles and gaps) is stored as the study user attribute
+    ``simulated:<trial number>`` (optuna does not let a finished trial change); trials already
+    simulated are skipped. Returns every stored record by trial number.
+    """
+    import numpy as np
+
+    from codesign.dse.pareto import pareto_mask
+    from codesign.sim.fidelity import simulation_record
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if all(v <= 0 for v in (t.constraints or {}).values())]
+    if done:
+        mask = pareto_mask(np.array([t.values for t in done]), tuple(o.direction == "maximize" for o in space.objectives))
+        stored = study.user_attrs
+        for t in (t for t, keep in zip(done, mask) if keep):
+            if SIMULATED_ATTR + str(t.number) in stored:
+                continue
+            try:
+                result = evaluate_design(space, resolve_design(space, t.params), base, "simulated")
+            except InfeasibleDesign:
+                continue
+            study.set_user_attr(SIMULATED_ATTR + str(t.number), simulation_record(result))
+    return {int(k[len(SIMULATED_ATTR):]): v for k, v in study.user_attrs.items() if k.startswith(SIMULATED_ATTR)}
 
 
 def config_from(space: Space, base: Path, runs_dir: Path, *, trials: int | None = None, timeout_s: float | None = None,
                 seed: int | None = ..., jobs: int | None = None, storage: str | None = None,
-                study: str | None = None) -> SearchConfig:  # type: ignore[assignment]
+                study: str | None = None, fidelity: str | None = None) -> SearchConfig:  # type: ignore[assignment]
     """Merge command-line overrides with the space's ``search`` section."""
     s = space.search
     name = study or s.study or space.name
@@ -244,5 +296,5 @@ def config_from(space: Space, base: Path, runs_dir: Path, *, trials: int | None 
     return SearchConfig(
         study=name, run_dir=runs_dir / name, base=base, trials=n, storage=storage or s.storage,
         timeout_s=timeout_s if timeout_s is not None else s.timeout, seed=s.seed if seed is ... else seed,
-        jobs=jobs or s.jobs, sampler=resolved_sampler_name(space, n),
+        jobs=jobs or s.jobs, sampler=resolved_sampler_name(space, n), fidelity=fidelity or s.fidelity,
     )

@@ -1,5 +1,8 @@
 """Space domains to optuna distributions, and the samplers codesign offers.
 
+A space names a codesign sampler (``tpe``, ``nsga2``, ...) or any optuna sampler class, with
+options; :mod:`codesign.dse.sampler_options` resolves and checks them.
+
 ``auto`` follows the measurements in docs/search.md: multivariate TPE up to 600 trials, NSGA-II
 (cheap per trial, catches up on quality with large budgets) beyond; ``grid`` when asked for
 and the space is finite. On the enumerable benchmark space (benchmarks/search_quality.py) TPE
@@ -16,8 +19,6 @@ same designs.
 
 from __future__ import annotations
 
-import warnings
-
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.errors import CodesignError
+from codesign.dse.sampler_options import build_sampler, optuna_samplers, sampler_call
 from codesign.spec.domains import Choice, Domain, Range
 from codesign.spec.params import grid_values, search_domains
 from codesign.spec.space import Space
@@ -50,11 +52,14 @@ def distribution(domain: Domain) -> BaseDistribution:
 
 
 def distributions(space: Space) -> dict[str, BaseDistribution]:
+    """Every searched parameter's distribution; conditional parameters last (see
+    :func:`~codesign.spec.params.search_domains`), to be suggested only where their condition holds."""
     return {name: distribution(d) for name, d in search_domains(space).items()}
 
 
 def resolved_sampler_name(space: Space, trials: int) -> str:
-    name = space.search.sampler
+    """The sampler the space names (a codesign name or an optuna class), ``auto`` resolved by budget."""
+    name = space.search.sampler.name
     if name == "auto":
         return "tpe" if trials <= AUTO_TPE_MAX_TRIALS else "nsga2"
     return name
@@ -105,37 +110,24 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
         self._inner.reseed_rng()
 
 
+PER_TRIAL_SEEDED = ("TPESampler", "NSGAIISampler", "NSGAIIISampler", "RandomSampler", "GPSampler", "BruteForceSampler")
+
+
 def make_sampler(space: Space, name: str, seed: int | None) -> optuna.samplers.BaseSampler:
-    """A seeded sampler; ``name`` is already resolved (not ``auto``).
+    """A seeded sampler; ``name`` is already resolved (not ``auto``): a codesign name or an optuna
+    class, with the space's options when it is the space's sampler
+    (:func:`~codesign.dse.sampler_options.sampler_call`).
 
-    Stream-based samplers (tpe, nsga2, random, gp) are seeded per trial when ``seed`` is given;
-    qmc and grid pick their points from the study's state and keep one seed.
+    Stream-based samplers (:data:`PER_TRIAL_SEEDED`) are seeded per trial when ``seed`` is given;
+    the others (QMC, grid, CMA-ES) pick their points from the study's state and keep one seed.
     """
-    if seed is not None and name in ("tpe", "nsga2", "random", "gp"):
-        return TrialSeededSampler(lambda s: _base_sampler(space, name, s), seed)
-    return _base_sampler(space, name, seed)
+    cls_name, kwargs = sampler_call(space, name)
+    if cls_name not in optuna_samplers():
+        raise CodesignError(f"unknown sampler {name!r}", "search.sampler")
 
+    def build(s: int | None) -> optuna.samplers.BaseSampler:
+        return build_sampler(space, cls_name, kwargs, s, lambda: {k: grid_values(d) for k, d in search_domains(space).items()})
 
-def _base_sampler(space: Space, name: str, seed: int | None) -> optuna.samplers.BaseSampler:
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=20)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=50)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "qmc":
-        with warnings.catch_warnings():  # optuna marks QMCSampler experimental; the user chose it
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False,
-                                              warn_asynchronous_seeding=False)
-    if name == "grid":
-        return optuna.samplers.GridSampler({k: grid_values(d) for k, d in search_domains(space).items()}, seed=seed)
-    if name == "gp":
-        try:
-            import scipy  # noqa: F401
-            import torch  # noqa: F401
-        except ImportError:
-            raise CodesignError("sampler 'gp' needs torch and scipy: pip install torch scipy "
-                                "(or choose tpe, nsga2, random, qmc, grid)", "search.sampler") from None
-        return optuna.samplers.GPSampler(seed=seed)
-    raise CodesignError(f"unknown sampler {name!r}", "search.sampler")
+    if seed is not None and cls_name in PER_TRIAL_SEEDED:
+        return TrialSeededSampler(build, seed)
+    return build(seed)

@@ -13,15 +13,19 @@ import os
 import random
 import socket
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from codesign.errors import CodesignError
+from codesign.spec.domains import Fixed
+from codesign.spec.params import all_domains, conditions, describe_condition, format_value, param_kind
 from codesign.spec.space import Space
 
 JOURNAL = "journal.log"
@@ -93,15 +97,65 @@ def journal_storage(path: Path) -> JournalStorage:
     return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
 
 
-def signature(space: Space, distributions: dict) -> str:
-    """What a study must agree on to be resumed: objectives and the searched parameters."""
-    return json.dumps({"objectives": [f"{o.direction} {o.metric}" for o in space.objectives],
-                       "parameters": sorted(distributions)}, sort_keys=True)
+def signature(space: Space, distributions: dict, fidelity: str = "analytical") -> dict:
+    """What a study's trials mean, to resume only from a space that agrees: objectives,
+    constraints, workloads, the searched parameters (and their conditions), every fixed value,
+    the energy overrides, and which model the objective values come from (the simulator under
+    ``fidelity="simulated"``, else the analytical model: ``auto`` keeps the analytical values).
+
+    A numeric range may be narrowed or widened and the study resumed, but not made log or
+    linear; a choice (or pow2 range) may not change at all: optuna refuses both within a study
+    (``check_distribution_compatibility``). Sampler and budget may change.
+    """
+    conds = conditions(space)
+    searched = set(distributions)
+    record = {
+        "objectives": [f"{o.direction} {o.metric}" for o in space.objectives],
+        "parameters": sorted(distributions),
+        "distributions": {name: _kind(d) for name, d in sorted(distributions.items())},
+        "constraints": [c.text for c in space.constraints],
+        "workloads": [w.model_dump(mode="json") for w in space.workloads],
+        "fixed": {name: d.value for name, d in all_domains(space).items()
+                  if name not in searched and isinstance(d, Fixed)},
+        **({"conditions": {name: describe_condition(c) for name, c in conds.items()}} if conds else {}),
+        "values": "simulated" if fidelity == "simulated" else "analytical",
+        "overrides": energy_overrides(space),
+    }
+    return json.loads(json.dumps(record))   # as it reads back from the storage
+
+
+def energy_overrides(space: Space) -> dict[str, float]:
+    """The energies a space gives instead of the technology tables (pJ per MAC, per byte), by key path."""
+    hw = space.hardware
+    out = {"hardware.array.mac_energy": hw.array.mac_energy} if hw.array.mac_energy is not None else {}
+    out.update({f"hardware.memory.{lv.name}.access_energy": lv.access_energy for lv in hw.memory
+                if lv.access_energy is not None})
+    return out
+
+
+# what a record made before a key existed implies for it
+_DEFAULTS = {"values": "analytical", "overrides": {}}
+
+
+def _kind(dist: BaseDistribution) -> str:
+    """What of a distribution optuna keeps fixed within a study: a choice's options, a range's kind and scale."""
+    if isinstance(dist, CategoricalDistribution):
+        return "one of " + ", ".join(map(str, dist.choices))
+    return f"{'integer' if isinstance(dist, IntDistribution) else 'float'} {'log' if dist.log else 'linear'} range"
+
+
+# earlier codesign versions stored only objectives and parameter names, as JSON text, under this key
+_OLD_SIGNATURE = "codesign_signature"
+SIGNATURE = "codesign_space"
 
 
 def open_study(space: Space, name: str, storage: BaseStorage | str, sampler: optuna.samplers.BaseSampler,
-               distributions: dict) -> optuna.Study:
-    """Create or load study ``name``; refuse to resume a study made from a different space."""
+               distributions: dict, taken: Collection[str] = (), fidelity: str = "analytical") -> optuna.Study:
+    """Create or load study ``name``; refuse to resume a study made from a different space.
+
+    The refusal says what differs and names a free study name to start afresh with (not among
+    the storage's studies nor ``taken``, e.g. the run directories beside the default journal).
+    """
     try:
         study = optuna.create_study(storage=storage, study_name=name, sampler=sampler, load_if_exists=True,
                                     directions=[o.direction for o in space.objectives])
@@ -109,15 +163,60 @@ def open_study(space: Space, name: str, storage: BaseStorage | str, sampler: opt
         raise CodesignError(f"cannot open study {name!r}: {exc}", "--storage") from None
     except Exception as exc:  # storage backends raise many types (sqlalchemy, OSError)
         raise CodesignError(f"cannot open storage: {type(exc).__name__}: {exc}", "--storage") from None
-    sig = signature(space, distributions)
-    stored = study.user_attrs.get("codesign_signature")
-    if stored is None:
-        study.set_user_attr("codesign_signature", sig)
-    elif stored != sig:
+    sig = signature(space, distributions, fidelity)
+    attrs = study.user_attrs
+    if SIGNATURE in attrs:
+        stored = {**_DEFAULTS, **attrs[SIGNATURE]}
+    elif _OLD_SIGNATURE in attrs:   # compare what it holds, then keep the full record
+        stored = {**sig, **json.loads(attrs[_OLD_SIGNATURE])}
+    else:
+        stored = None
+    if stored is not None and stored != sig:
+        names = set(taken) | {s.study_name for s in study._storage.get_all_studies()}
+        fresh = next(f"{name}-{k}" for k in range(2, len(names) + 3) if f"{name}-{k}" not in names)
         raise CodesignError(
-            f"study {name!r} was created from a space with different objectives or parameters; "
-            "use another --study name (or delete the old run directory) to start afresh", "--study")
+            f"study {name!r} was made from a different space: {'; '.join(differences(stored, sig))}. "
+            f"Resume it with the space it was made from, or start a new study with --study {fresh}", "--study")
+    if attrs.get(SIGNATURE) != sig:
+        study.set_user_attr(SIGNATURE, sig)
     return study
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """What changed between two :func:`signature` records, in words."""
+    out = []
+    if old.get("objectives") != new["objectives"]:
+        out.append(f"different objectives (were {', '.join(old.get('objectives', []))}; "
+                   f"now {', '.join(new['objectives'])})")
+    added = sorted(set(new["parameters"]) - set(old.get("parameters", [])))
+    removed = sorted(set(old.get("parameters", [])) - set(new["parameters"]))
+    out += [f"searched parameters added: {', '.join(added)}"] if added else []
+    out += [f"searched parameters removed: {', '.join(removed)}"] if removed else []
+    if old.get("constraints") != new["constraints"]:
+        out.append(f"different constraints (were {', '.join(old.get('constraints', [])) or 'none'}; "
+                   f"now {', '.join(new['constraints']) or 'none'})")
+    if old.get("workloads") != new["workloads"]:
+        out.append("different workloads (were " + ", ".join(_workload(w) for w in old.get("workloads", []))
+                   + "; now " + ", ".join(_workload(w) for w in new["workloads"]) + ")")
+    old_dist, new_dist = old.get("distributions", {}), new["distributions"]
+    out += [f"{k} was {old_dist[k]}, now {new_dist[k]} (optuna cannot change that within a study)"
+            for k in sorted(set(old_dist) & set(new_dist)) if old_dist[k] != new_dist[k]]
+    old_fixed, new_fixed = old.get("fixed", {}), new["fixed"]
+    out += [f"{k} fixed at {format_value(old_fixed[k], param_kind(k))}, now {format_value(new_fixed[k], param_kind(k))}"
+            for k in sorted(set(old_fixed) & set(new_fixed)) if old_fixed[k] != new_fixed[k]]
+    if old.get("values", "analytical") != new["values"]:
+        out.append(f"objective values came from the {old.get('values', 'analytical')} model, now from the "
+                   f"{new['values']} one (search.fidelity / --fidelity)")
+    if old.get("overrides", {}) != new["overrides"]:
+        out.append(f"different energy overrides (were {old.get('overrides') or 'none'}; now {new['overrides'] or 'none'})")
+    if old.get("conditions", {}) != new.get("conditions", {}):
+        out.append(f"different conditions (were {old.get('conditions') or 'none'}; now {new.get('conditions') or 'none'})")
+    return out or ["a different record"]
+
+
+def _workload(w: dict) -> str:
+    extras = {k: v for k, v in w.items() if k not in ("model", "name") and v not in (None, {}, 1, 1.0)}
+    return w["model"] + (" " + " ".join(f"{k}={v}" for k, v in extras.items()) if extras else "")
 
 
 def worker_id() -> str:

@@ -8,9 +8,9 @@ from codesign.errors import CodesignError, did_you_mean
 from codesign.hardware.technology import NODE_RANGE_NM
 from codesign.spec.domains import Choice, Fixed, Range
 from codesign.spec.loader import Lines, locate
-from codesign.spec.params import grid_size
+from codesign.spec.params import conditions, grid_size
 from codesign.spec.space import Space
-from codesign.spec.vocabulary import WORKLOAD_INDEPENDENT
+from codesign.spec.vocabulary import SAMPLERS, WORKLOAD_INDEPENDENT
 from codesign.workload.zoo import load_model
 
 
@@ -89,23 +89,32 @@ def check_space(space: Space, path: Path, lines: Lines) -> None:
         if c.metric == "utilization" and c.op == ">=" and c.limit > 1:
             fail(f"constraint {c.text!r} can never be met: utilization is at most 1", at)
 
-    if space.search.sampler == "grid" and grid_size(space) == float("inf"):
-        fail("the grid sampler needs finite domains (choices, pow2 or stepped integer ranges); "
-             "a float or log range has no grid", ("search", "sampler"))
+    conds = conditions(space)   # raises at the first bad 'when'
+    sampler = space.search.sampler
+    if sampler.name in ("grid", "GridSampler"):
+        if conds:
+            fail(f"the grid sampler cannot search conditional parameters ({', '.join(conds)}): its grid holds "
+                 "every parameter in every design; choose another sampler", ("search", "sampler"))
+        if grid_size(space) == float("inf"):
+            fail("the grid sampler needs finite domains (choices, pow2 or stepped integer ranges); "
+                 "a float or log range has no grid", ("search", "sampler"))
+    if sampler.name not in SAMPLERS or sampler.options:
+        from codesign.dse.sampler_options import check_sampler   # imports optuna: only when needed
+
+        check_sampler(space)
 
 
 def _minimum(d: Fixed | Choice | Range) -> float:
     if isinstance(d, Fixed):
         return d.value if isinstance(d.value, (int, float)) else 1
-    if isinstance(d, Choice):
-        return min(d.options) if all(isinstance(o, (int, float)) for o in d.options) else 1
-    return d.low
+    low = min(d.options) if isinstance(d, Choice) and all(isinstance(o, (int, float)) for o in d.options) else (
+        d.low if isinstance(d, Range) else 1)
+    return min(low, d.default) if d.when and isinstance(d.default, (int, float)) else low
 
 
 def _nodes(d: Fixed | Choice | Range) -> tuple[float, ...]:
-    """The technology nodes (nm) a domain reaches: its value, its options or its two ends."""
+    """The technology nodes (nm) a domain reaches: its value, its options or its two ends (and a conditional default)."""
     if isinstance(d, Fixed):
         return (d.value,)
-    if isinstance(d, Choice):
-        return d.options
-    return (d.low, d.high)
+    reached = d.options if isinstance(d, Choice) else (d.low, d.high)
+    return (*reached, d.default) if d.when else reached

@@ -5,7 +5,11 @@ In a space file a value is written as
 - a fixed value: ``64KiB``, ``16``, ``weight_stationary``;
 - a categorical choice: ``{choice: [16, 32, 64]}``;
 - an integer range: ``{min: 8, max: 64, scale: linear | log | pow2, step: 1}``;
-- a float range: ``{min: 200MHz, max: 1GHz, scale: linear | log}``.
+- a float range: ``{min: 200MHz, max: 1GHz, scale: linear | log}``;
+- a conditional domain: any choice or range with ``when: {<parameter>: <value or list>}`` and
+  ``default: <value>``: searched only in designs where every named (searched, categorical)
+  parameter takes one of the listed values, ``default`` elsewhere (checked against the space
+  in :func:`codesign.spec.params.conditions`).
 
 Values with units are normalized to base units (see :mod:`codesign.units`). Domains are
 frozen dataclasses; :func:`parse_domain` turns the YAML value into one, raising
@@ -15,7 +19,7 @@ frozen dataclasses; :func:`parse_domain` turns the YAML value into one, raising
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from codesign.errors import did_you_mean, one_of
@@ -31,11 +35,20 @@ class Fixed:
     value: Any
 
 
+When = tuple[tuple[str, tuple[Any, ...]], ...]
+"""A domain's condition as written: ``((parameter, (value, ...)), ...)``, values not yet parsed."""
+
+
 @dataclass(frozen=True)
 class Choice:
-    """A categorical domain: one of ``options`` (already normalized to base units)."""
+    """A categorical domain: one of ``options`` (already normalized to base units).
+
+    ``when`` (empty: always searched) and ``default`` make it conditional, see :func:`parse_domain`.
+    """
 
     options: tuple[Any, ...]
+    when: When = ()
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ class Range:
     scale: Scale
     integer: bool
     step: float | None = None
+    when: When = ()
+    default: Any = None
 
     def values(self) -> tuple[int, ...]:
         """The powers of two in ``[low, high]`` (only for ``scale == "pow2"``)."""
@@ -65,6 +80,8 @@ def parse_domain(raw: Any, kind: Kind | None, integer: bool, allowed: tuple[str,
     """
     if isinstance(raw, (Fixed, Choice, Range)):
         return raw
+    if isinstance(raw, dict) and ("when" in raw or "default" in raw):
+        return _conditional(raw, kind, integer, allowed)
     if isinstance(raw, dict):
         keys = set(raw)
         if "choice" in keys:
@@ -112,6 +129,33 @@ def parse_domain(raw: Any, kind: Kind | None, integer: bool, allowed: tuple[str,
     if isinstance(raw, list):
         raise ValueError(f"a bare list is ambiguous; write {{choice: {raw}}} to search over these values")
     return Fixed(_scalar(raw, kind, integer, allowed))
+
+
+def _conditional(raw: dict, kind: Kind | None, integer: bool, allowed: tuple[str, ...] | None) -> Choice | Range:
+    """A choice or range with ``when: {parameter: value | [values]}`` and ``default: value``."""
+    rest = {k: v for k, v in raw.items() if k not in ("when", "default")}
+    if "when" not in raw:
+        raise ValueError("'default' belongs to a conditional domain; add when: {<parameter>: <values>} "
+                         "or write the value fixed")
+    if "default" not in raw:
+        raise ValueError("a conditional domain needs 'default': the value the parameter takes where "
+                         "'when' does not hold")
+    when = raw["when"]
+    if not isinstance(when, dict) or not when:
+        raise ValueError("'when' maps searched parameters to the values the domain applies for, "
+                         "e.g. when: {hardware.array.dataflow: [flexible]}")
+    parsed: list[tuple[str, tuple[Any, ...]]] = []
+    for name, values in when.items():
+        values = tuple(values) if isinstance(values, list) else (values,)
+        if not values or any(isinstance(v, (dict, list)) for v in values):
+            raise ValueError(f"when: {name}: give a value or a non-empty list of values, got {when[name]!r}")
+        parsed.append((str(name), values))
+    domain = parse_domain(rest, kind, integer, allowed) if rest else None
+    if not isinstance(domain, (Choice, Range)):
+        raise ValueError("'when' needs a searched domain: {choice: [...], when: ..., default: ...} or "
+                         "{min: ..., max: ..., when: ..., default: ...}")
+    default = _scalar(raw["default"], kind, integer, allowed)
+    return replace(domain, when=tuple(parsed), default=default)
 
 
 def _scalar(raw: Any, kind: Kind | None, integer: bool, allowed: tuple[str, ...] | None) -> Any:

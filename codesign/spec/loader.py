@@ -184,7 +184,8 @@ def validation_error(exc: ValidationError, source: str, lines: Lines, model: typ
         what = f"expected a list (one '- item' per line, or [a, b]), found {err.get('input')!r}"
     elif kind in ("model_type", "dict_type", "model_attributes_type"):
         allowed = _allowed_keys(model, loc) or []
-        what = f"expected a mapping of keys ({', '.join(allowed)}), found {err.get('input')!r}"
+        keys = f" of keys ({', '.join(allowed)})" if allowed else ""
+        what = f"expected a mapping{keys}, found {err.get('input')!r}"
     elif kind == "too_short":
         ctx = err.get("ctx") or {}
         least = ctx.get("min_length")

@@ -7,7 +7,9 @@ Parameter names are key paths with memory levels named, not numbered:
 
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from codesign.errors import CodesignError, did_you_mean
@@ -129,8 +131,87 @@ def format_value(value: Any, kind: str | None) -> str:
 
 
 def search_domains(space: Space) -> dict[str, Domain]:
-    """Only the parameters that are searched (not fixed)."""
-    return {k: d for k, d in all_domains(space).items() if not isinstance(d, Fixed)}
+    """Only the parameters that are searched (not fixed); conditional ones last, so a parameter's
+    condition names parameters that come before it."""
+    searched = {k: d for k, d in all_domains(space).items() if not isinstance(d, Fixed)}
+    return dict(sorted(searched.items(), key=lambda kv: bool(kv[1].when)))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Part of a conditional parameter's ``when``: ``parent`` takes one of ``values`` (base units)."""
+
+    parent: str
+    values: tuple[Any, ...]
+
+
+def conditions(space: Space) -> dict[str, tuple[Condition, ...]]:
+    """The conditional parameters of ``space`` and their conditions (all must hold), checked.
+
+    A condition names a searched, unconditional parameter with listable values (a choice or a
+    pow2 range) and values of its domain; so conditions never chain and cannot form a cycle.
+    Raises :class:`CodesignError` at ``file:line <parameter>.when.<parent>``.
+    """
+    domains = all_domains(space)
+    out: dict[str, tuple[Condition, ...]] = {}
+    for name, domain in domains.items():
+        if isinstance(domain, Fixed) or not domain.when:
+            continue
+        parts = []
+        for parent, raw_values in domain.when:
+            where = _key_location(space, (*key_path(name, space), "when", parent))
+            parent_domain = domains.get(parent)
+            problem = _parent_problem(parent, parent_domain, name, space)
+            if problem:
+                raise CodesignError(problem, where)
+            values = tuple(_seed_value(parent, raw, space, where) for raw in raw_values)
+            if len(set(values)) != len(values):
+                raise CodesignError(f"lists a value of {parent} twice", where)
+            parts.append(Condition(parent, values))
+        out[name] = tuple(parts)
+    return out
+
+
+def _parent_problem(parent: str, domain: Domain | None, name: str, space: Space) -> str:
+    """Why ``parent`` cannot be named in the condition of ``name`` (``""`` if it can)."""
+    candidates = [k for k, d in all_domains(space).items()
+                  if k != name and _listable(d) and not d.when]  # type: ignore[union-attr]
+    usable = f"; conditions name searched choice (or pow2) parameters: {', '.join(candidates) or 'none in this space'}"
+    if parent == name:
+        return f"{name} cannot depend on itself" + usable
+    if domain is None:
+        return f"unknown parameter {parent!r}{did_you_mean(parent, candidates)}" + usable
+    kind = param_kind(parent)
+    if isinstance(domain, Fixed):
+        return f"{parent} is fixed ({format_value(domain.value, kind)}); a condition needs a searched parameter" + usable
+    if not _listable(domain):
+        return f"{parent} is a {describe_domain(domain, kind)}; a condition needs a parameter whose values can be listed" + usable
+    if domain.when:
+        return (f"{parent} is itself conditional; a condition names an unconditional parameter "
+                "(conditions do not chain)" + usable)
+    return ""
+
+
+def _listable(domain: Domain) -> bool:
+    return isinstance(domain, Choice) or (isinstance(domain, Range) and domain.scale == "pow2")
+
+
+def applies(conds: tuple[Condition, ...], values: dict[str, Any]) -> bool:
+    """Whether every condition holds for the parameter ``values`` of a design."""
+    return all(c.parent in values and values[c.parent] in c.values for c in conds)
+
+
+def describe_condition(conds: tuple[Condition, ...]) -> str:
+    """``hardware.array.dataflow is flexible or row_stationary``."""
+    return " and ".join(f"{c.parent} is {' or '.join(format_value(v, param_kind(c.parent)) for v in c.values)}"
+                        for c in conds)
+
+
+def _key_location(space: Space, key: tuple) -> str:
+    """``file:line key.path`` (without a file: the key path alone)."""
+    if space._source is None:
+        return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in key).replace(".[", "[")
+    return locate(space._source, space._lines, key)
 
 
 def key_path(name: str, space: Space) -> tuple:
@@ -167,9 +248,16 @@ def resolve_design(space: Space, values: dict[str, Any]) -> dict[str, Any]:
     unknown = [k for k in values if k not in domains]
     if unknown:
         _check_name(unknown[0], space, "")
+    conds = conditions(space)
     design: dict[str, Any] = {}
-    for name, domain in domains.items():
-        if name in values:
+    for name, domain in sorted(domains.items(), key=lambda kv: kv[0] in conds):   # parents first
+        if name in conds and not applies(conds[name], design):
+            if name in values:
+                raise CodesignError(f"parameter {name} is searched only when {describe_condition(conds[name])}; "
+                                    f"this design has {_values_of(conds[name], design)}: leave {name} out",
+                                    param_location(space, name))
+            design[name] = domain.default  # type: ignore[union-attr]
+        elif name in values:
             value = values[name]
             if not in_domain(value, domain):
                 raise CodesignError(_outside(repr(value), name, space), param_location(space, name))
@@ -181,7 +269,11 @@ def resolve_design(space: Space, values: dict[str, Any]) -> dict[str, Any]:
             raise CodesignError(f"parameter {name} is searched ({describe_domain(domain, kind)}); give it a value "
                                 f"(on the command line: --set {name}={format_value(_example(domain), kind)})",
                                 param_location(space, name))
-    return design
+    return {name: design[name] for name in domains}
+
+
+def _values_of(conds: tuple[Condition, ...], design: dict[str, Any]) -> str:
+    return ", ".join(f"{c.parent}={format_value(design.get(c.parent), param_kind(c.parent))}" for c in conds)
 
 
 def _example(domain: Choice | Range) -> Any:
@@ -221,14 +313,25 @@ def grid_values(domain: Domain) -> list[Any]:
 
 
 def grid_size(space: Space) -> float:
-    """Number of designs in the full grid (``inf`` if some domain is continuous)."""
-    size = 1.0
-    for domain in search_domains(space).values():
-        try:
-            size *= len(grid_values(domain))
-        except ValueError:
-            return math.inf
-    return size
+    """Number of distinct designs (``inf`` if some domain is continuous).
+
+    A conditional parameter multiplies only the designs where its condition holds: the count
+    sums, over every combination of the parameters conditions name, the product of the sizes
+    of the other parameters that apply there.
+    """
+    domains = search_domains(space)
+    try:
+        sizes = {name: len(grid_values(d)) for name, d in domains.items()}
+    except ValueError:
+        return math.inf
+    conds = conditions(space)
+    parents = sorted({c.parent for cs in conds.values() for c in cs})
+    total = 0.0
+    for combo in itertools.product(*(grid_values(domains[p]) for p in parents)):
+        design = dict(zip(parents, combo))
+        total += math.prod(float(n) for name, n in sizes.items()
+                           if name not in design and (name not in conds or applies(conds[name], design)))
+    return total
 
 
 def seed_designs(space: Space) -> list[dict[str, Any]]:
@@ -254,16 +357,21 @@ def seed_designs(space: Space) -> list[dict[str, Any]]:
             raise CodesignError("a seed design needs a value for at least one searched parameter, e.g. "
                                 f"{{{next(iter(search_domains(space)), 'hardware.array.rows')}: ...}}",
                                 _seed_location(space, (i,)))
+        for name, conds in conditions(space).items():
+            if name in design and not applies(conds, design):
+                wrong = tuple(c for c in conds if c.parent in design)
+                missing = [c.parent for c in conds if c.parent not in design]
+                why = (f"this seed has {_values_of(wrong, design)}" if not applies(wrong, design) else
+                       f"give {' and '.join(missing)} in this seed too")
+                raise CodesignError(f"{name} is searched only when {describe_condition(conds)}; {why}, "
+                                    f"or leave {name} out", _seed_location(space, (i, name)))
         designs.append(design)
     return designs
 
 
 def _seed_location(space: Space, path: tuple) -> str:
     """``file:line search.seed_designs[i].name`` (without a file: the key path alone)."""
-    key = ("search", "seed_designs", *path)
-    if space._source is None:
-        return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in key).replace(".[", "[")
-    return locate(space._source, space._lines, key)
+    return _key_location(space, ("search", "seed_designs", *path))
 
 
 def _seed_value(name: str, raw: Any, space: Space, where: str) -> Any:

@@ -25,29 +25,40 @@ from codesign.units import UnitError, parse_quantity
 
 
 def _domain_schema(description: str, scalar: dict[str, Any]) -> dict[str, Any]:
+    word = {"type": ["number", "string"]}
+    condition = {"when": {"type": "object", "minProperties": 1, "description": "Search this parameter only where "
+                          "these searched parameters take these values: {parameter: value or [values]}.",
+                          "additionalProperties": {"anyOf": [word, {"type": "array", "minItems": 1, "items": word}]}},
+                 "default": {**scalar, "description": "The value where 'when' does not hold."}}
     return {
         "description": description,
         "anyOf": [
             scalar,
-            {"type": "object", "properties": {"choice": {"type": "array", "minItems": 1, "items": scalar}},
-             "required": ["choice"], "additionalProperties": False},
+            {"type": "object", "properties": {"choice": {"type": "array", "minItems": 1, "items": scalar}, **condition},
+             "required": ["choice"], "additionalProperties": False, "dependentRequired": {"when": ["default"]}},
             {"type": "object", "properties": {"min": scalar, "max": scalar,
-                                              "scale": {"enum": ["linear", "log", "pow2"]}, "step": scalar},
-             "required": ["min", "max"], "additionalProperties": False},
+                                              "scale": {"enum": ["linear", "log", "pow2"]}, "step": scalar, **condition},
+             "required": ["min", "max"], "additionalProperties": False, "dependentRequired": {"when": ["default"]}},
         ],
     }
+
+
+def _condition(d: Choice | Range) -> dict[str, Any]:
+    if not d.when:
+        return {}
+    return {"when": {name: list(values) for name, values in d.when}, "default": d.default}
 
 
 def _serialize(d: Any) -> Any:
     if isinstance(d, Fixed):
         return d.value
     if isinstance(d, Choice):
-        return {"choice": list(d.options)}
+        return {"choice": list(d.options), **_condition(d)}
     if isinstance(d, Range):
         out: dict[str, Any] = {"min": d.low, "max": d.high, "scale": d.scale}
         if d.step is not None:
             out["step"] = d.step
-        return out
+        return {**out, **_condition(d)}
     return d
 
 
@@ -97,6 +108,7 @@ class ArraySpec(Strict):
     vector_lanes: Count | None = Field(None, description="Lanes of the vector unit for non-MAC operators (activations, pooling, softmax, norms), operations per cycle; default: one per PE column.")
     dataflow: param(None, False, "Spatial dataflow of the array.", DATAFLOWS) = Field(  # type: ignore[valid-type]
         description="Which loop dimensions the rows and columns unroll: " + ", ".join(DATAFLOWS) + ".")
+    mac_energy: float | None = Field(None, gt=0, description="Energy per multiply-accumulate in pJ, overriding the technology tables.")
 
 
 class MemoryLevelSpec(Strict):
@@ -112,6 +124,7 @@ class MemoryLevelSpec(Strict):
     double_buffered: bool = Field(True, description="Whether transfers overlap compute (halves usable capacity).")
     dram_type: param(None, False, "DRAM technology (energy per bit).", DRAM_TYPES) | None = Field(  # type: ignore[valid-type]
         None, description="DRAM technology, for kind: dram: " + ", ".join(DRAM_TYPES) + ".")
+    access_energy: float | None = Field(None, gt=0, description="Energy per byte read, written or updated, in pJ, overriding the technology tables (e.g. to model a peer tool's accelerator).")
 
     @property
     def resolved_scope(self) -> str:
@@ -213,16 +226,45 @@ def parse_constraint(raw: Any) -> Constraint:
     return Constraint(metric=metric, workload=workload, op=op, limit=limit, text=raw.strip())
 
 
+class SamplerSpec(Strict):
+    """A sampler and its options: a codesign name (``tpe``: codesign's settings, options override
+    them) or an optuna sampler class (``TPESampler``: optuna's defaults plus the options).
+    Checked against optuna in :mod:`codesign.dse.sampler_options` when the space is loaded."""
+
+    name: str = Field(description="A codesign sampler (" + ", ".join(SAMPLERS) + ") or an optuna sampler class "
+                                  "(TPESampler, NSGAIISampler, NSGAIIISampler, RandomSampler, QMCSampler, GPSampler, ...).")
+    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the sampler's constructor "
+                                    "(JSON values); seed is set by codesign (search.seed).")
+
+
+def _sampler_form(raw: Any) -> Any:
+    return {"name": raw} if isinstance(raw, str) else raw
+
+
+def _sampler_dump(s: SamplerSpec) -> Any:
+    return {"name": s.name, "options": s.options} if s.options else s.name
+
+
+_SAMPLER_SCHEMA = {"description": "Sampler: a name (" + ", ".join(SAMPLERS) + ", or an optuna sampler class such as "
+                   "TPESampler) or {name: ..., options: {...}} with the constructor's keyword arguments.",
+                   "anyOf": [{"type": "string"},
+                             {"type": "object", "properties": {"name": {"type": "string"}, "options": {"type": "object"}},
+                              "required": ["name"], "additionalProperties": False}]}
+Sampler = Annotated[SamplerSpec, BeforeValidator(_sampler_form), PlainSerializer(_sampler_dump),
+                    WithJsonSchema(_SAMPLER_SCHEMA)]
+
+
 class SearchSpec(Strict):
     """How optuna explores the space."""
 
-    sampler: Literal["auto", "tpe", "nsga2", "random", "gp", "qmc", "grid"] = Field("auto", description="Sampler: " + ", ".join(SAMPLERS) + ".")
+    sampler: Sampler = Field(SamplerSpec(name="auto"), description="Sampler: " + ", ".join(SAMPLERS) + ", an optuna sampler class, or {name: ..., options: {...}}.")
     trials: int = Field(100, ge=1, description="Total trials the study should hold (rerunning resumes up to this).")
     timeout: Annotated[float | None, BeforeValidator(lambda v: None if v is None else parse_quantity(v, "time"))] = Field(None, description="Wall-clock limit per run, e.g. 10min, 30s.")
     seed: int | None = Field(0, description="Sampler seed (same seed, same trials).")
     storage: str | None = Field(None, description="optuna storage URL; default: a journal file under runs/<study>/.")
     study: str | None = Field(None, description="Study name; default: the space's name.")
     jobs: int = Field(1, ge=1, description="Worker processes on this machine.")
+    fidelity: Literal["analytical", "simulated", "auto"] = Field("analytical", description="Latency model: analytical (every trial), simulated (every trial re-timed by the tile-program simulator), auto (analytical search, then the Pareto front simulated; both kept).")
     seed_designs: tuple[dict[str, Annotated[Any, WithJsonSchema({"type": ["number", "string"]})]], ...] = Field(
         (), description="Designs to evaluate first, before sampling: {parameter: value} mappings with parameter "
                         "names as for --set (hardware.array.rows, hardware.memory.GLB.size) and values with "
