@@ -41,6 +41,11 @@ class DesignResult:
     metrics: dict[str, float]                 # aggregated, base units
     per_workload: dict[str, dict[str, float]]  # workload -> metric -> value
     violations: dict[str, float]              # constraint text -> value (> 0 means violated)
+    analytical: "DesignResult | None" = None  # simulated fidelity: the analytical result it re-evaluated
+
+    @property
+    def fidelity(self) -> str:
+        return "analytical" if self.analytical is None else "simulated"
 
     @property
     def feasible(self) -> bool:
@@ -69,13 +74,18 @@ def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -
         except MappingError as exc:
             raise InfeasibleDesign(f"{workload.name}: {exc}") from None
     vector = tuple(evaluate_vector(op, acc) for op in workload.vector_ops)
+    return summarize_workload(workload.name, tuple(layers), vector, acc, workload.total_macs)
+
+
+def summarize_workload(name: str, layers: tuple[LayerResult, ...], vector: tuple, acc: Accelerator,
+                       macs: int) -> WorkloadResult:
+    """Latency (layers' cycles x count), energy (dynamic + leakage over that time), utilization."""
     cycles = sum(r.cycles * r.layer.count for r in layers) + sum(v.cycles * v.op.count for v in vector)
     latency = cycles / acc.clock_hz
     dynamic_pj = sum(r.energy_pj * r.layer.count for r in layers) + sum(v.energy_pj * v.op.count for v in vector)
     energy = dynamic_pj * 1e-12 + acc.leakage_w * latency
-    macs = workload.total_macs
-    return WorkloadResult(workload.name, tuple(layers), vector, latency, energy, macs,
-                          macs / (cycles * acc.num_macs), acc.peak_macs_per_s)
+    return WorkloadResult(name, layers, vector, latency, energy, macs, macs / (cycles * acc.num_macs),
+                          acc.peak_macs_per_s)
 
 
 def workload_metrics(r: WorkloadResult, area_mm2: float) -> dict[str, float]:
@@ -113,17 +123,41 @@ def policy_of(design: dict[str, Any], space: Space) -> SchedulePolicy:
                           spatial_cols=str(design["schedule.spatial_cols"]))
 
 
-def evaluate_design(space: Space, design: dict[str, Any], base: Path) -> DesignResult:
-    """Evaluate one full design of ``space``; raise :class:`InfeasibleDesign` with the reason."""
+def evaluate_design(space: Space, design: dict[str, Any], base: Path, fidelity: str = "analytical") -> DesignResult:
+    """Evaluate one full design of ``space``; raise :class:`InfeasibleDesign` with the reason.
+
+    ``fidelity="simulated"``: the mapped layers are re-timed by the tile-program simulator
+    (:func:`simulate_design`); ``analytical`` (and ``auto``, which simulates only at the end of
+    a search) use the analytical model.
+    """
     acc = build_accelerator(space, design)
     policy = policy_of(design, space)
     workloads = space_workloads(space, base)
     results = tuple(run_workload(w, acc, policy) for w in workloads)
+    result = _design_result(space, design, acc, results)
+    return simulate_design(space, result) if fidelity == "simulated" else result
+
+
+def _design_result(space: Space, design: dict[str, Any], acc: Accelerator, results: tuple[WorkloadResult, ...],
+                   analytical: DesignResult | None = None) -> DesignResult:
     area = acc.area_mm2
     per = {r.name: workload_metrics(r, area) for r in results}
-    metrics = aggregate(results, tuple(w.weight for w in workloads), area)
+    metrics = aggregate(results, tuple(w.weight for w in space.workloads), area)
     violations = {c.text: violation(c, metrics, per) for c in space.constraints}
-    return DesignResult(design, acc, results, metrics, per, violations)
+    return DesignResult(design, acc, results, metrics, per, violations, analytical)
+
+
+def simulate_design(space: Space, result: DesignResult) -> DesignResult:
+    """``result`` with every layer's cycles from the tile-program simulator (:mod:`codesign.sim.fidelity`);
+    metrics and constraints recomputed, the analytical result kept as ``.analytical``. Vector
+    operators keep their analytical cycles."""
+    from codesign.sim.fidelity import design_timing, simulated_layers
+
+    acc = result.accelerator
+    timing = design_timing(acc, result.design)
+    workloads = tuple(summarize_workload(w.name, simulated_layers(w.layers, acc, timing), w.vector_ops, acc, w.macs)
+                      for w in result.workloads)
+    return _design_result(space, result.design, acc, workloads, result)
 
 
 def display(metric: str, value: float, unit: str | None = None) -> float:

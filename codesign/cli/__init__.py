@@ -10,7 +10,7 @@ import sys
 import typer
 
 # Importing a command module registers its commands; this order is the order of `codesign --help`.
-from codesign.cli import run_cmds, space_cmds, model_cmds, interop_cmds  # noqa: F401,I001
+from codesign.cli import run_cmds, space_cmds, model_cmds, interop_cmds, study_cmds, report_cmds  # noqa: F401,I001
 from codesign.cli.common import app
 from codesign.errors import CodesignError
 

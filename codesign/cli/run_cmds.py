@@ -23,13 +23,16 @@ def search(
     study: Annotated[Optional[str], typer.Option(help="Study name (default: the space's name).")] = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run directories go.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and the PNGs at the end.")] = False,
+    fidelity: Annotated[Optional[str], typer.Option("--fidelity", help="Latency model: analytical, simulated (tile-program simulator) or auto (analytical, then the Pareto front simulated); default: the space's search.fidelity.")] = None,
 ) -> None:
-    """Search the space; write runs/<study>/ and print the Pareto front. Rerun to resume."""
+    """Search the space; write runs/<study>/ (with report.html) and print the Pareto front. Rerun to resume."""
     from codesign import api
     from codesign.units import UnitError, parse_quantity
 
     try:
         s = api.load_space(space)
+        fidelity = _fidelity(fidelity, s)
         timeout_s = None
         if timeout is not None:
             try:
@@ -43,7 +46,8 @@ def search(
             try:
                 result = api.search(s, trials=trials, timeout_s=timeout_s, seed=seed if seed is not None else ...,
                                     jobs=jobs, storage=storage, study=study, runs_dir=runs_dir,
-                                    space_text=space.read_text(), on_progress=view.update)
+                                    space_text=space.read_text(), on_progress=view.update, with_report=not no_report,
+                                    fidelity=fidelity)
             except KeyboardInterrupt:
                 view.stop()
                 typer.echo("interrupted: finished trials are saved; run the same command to resume", err=True)
@@ -54,6 +58,8 @@ def search(
         print_front(s, result)
     else:
         typer.echo(f"{result.run_dir}: {len(result.trials)} trials, {len(result.pareto)} Pareto-optimal feasible designs")
+    if result.report is not None:
+        typer.echo(f"report: {result.report}")
 
 
 @app.command()
@@ -61,8 +67,10 @@ def evaluate(
     space: SpaceArg,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Parameter value, e.g. --set hardware.array.rows=32 (repeat).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    fidelity: Annotated[Optional[str], typer.Option("--fidelity", help="Latency model: analytical, simulated (tile-program simulator) or auto (= simulated here); default: the space's search.fidelity.")] = None,
 ) -> None:
-    """Evaluate one design of the space (every searched parameter given with --set)."""
+    """Evaluate one design of the space (every searched parameter given with --set); with
+    --fidelity simulated, per layer the analytical and simulated cycles and their gap."""
     from codesign import api
     from codesign.cli.view import print_design, result_json
     from codesign.flow import InfeasibleDesign
@@ -71,7 +79,7 @@ def evaluate(
         s = api.load_space(space)
         values = set_values(s, set_)
         try:
-            result = api.evaluate(s, values)
+            result = api.evaluate(s, values, _fidelity(fidelity, s))
         except InfeasibleDesign as exc:
             raise CodesignError(f"infeasible design: {exc}", str(space)) from None
     except CodesignError as exc:
@@ -80,6 +88,17 @@ def evaluate(
         typer.echo(json.dumps(result_json(result), indent=2))
     else:
         print_design(s, result)
+
+
+def _fidelity(flag: str | None, space: object) -> str:
+    """The --fidelity flag, else the space's search.fidelity; a clear error for a bad value."""
+    from codesign.sim.fidelity import FIDELITIES
+
+    if flag is None:
+        return space.search.fidelity  # type: ignore[attr-defined]
+    if flag not in FIDELITIES:
+        raise CodesignError(f"unknown fidelity {flag!r}; choose one of {', '.join(FIDELITIES)}", "--fidelity")
+    return flag
 
 
 @app.command("map")
@@ -91,6 +110,7 @@ def map_command(
     workload: Annotated[Optional[str], typer.Option("--workload", help="Workload the layer belongs to (default: the first that has it).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the mapping, tiles and costs as JSON.")] = False,
     timeloop: Annotated[Optional[Path], typer.Option("--timeloop", help="Also write the mapping as a Timeloop mapping YAML here.")] = None,
+    timeloop_dir: Annotated[Optional[Path], typer.Option("--timeloop-dir", help="Also write Timeloop v0.4 inputs here: spec.yaml (architecture, problem), ERT.yaml, mapping.yaml (read back by codesign timeloop-model).")] = None,
 ) -> None:
     """Map one layer on one design: the loop nest per level, tiles per tensor, cost breakdown."""
     from dataclasses import asdict
@@ -109,6 +129,10 @@ def map_command(
             from codesign.interop.timeloop_mapping import write_timeloop_mapping
 
             write_timeloop_mapping(timeloop, mapped.layer, mapped.accelerator, mapped.result.mapping)
+        if timeloop_dir is not None:
+            from codesign.interop.timeloop_spec import write_timeloop_dir
+
+            write_timeloop_dir(timeloop_dir, mapped.layer, mapped.accelerator, mapped.result.mapping)
     except CodesignError as exc:
         fail(exc)
     if as_json:
@@ -119,3 +143,5 @@ def map_command(
         print_mapping(mapped.workload, mapped.accelerator, mapped.policy, record)
     if timeloop is not None:
         typer.echo(f"wrote {timeloop}", err=True)
+    if timeloop_dir is not None:
+        typer.echo(f"wrote {timeloop_dir}/spec.yaml, ERT.yaml, mapping.yaml", err=True)

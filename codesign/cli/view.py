@@ -12,6 +12,7 @@ from codesign.flow import DesignResult, display
 from codesign.report.tables import objective_labels
 from codesign.dse.runner import SearchProgress
 from codesign.spec.space import Space
+from codesign.compiler.explain import loop_nest_lines
 
 console = Console()
 
@@ -154,12 +155,18 @@ def print_design(space: Space, r: DesignResult) -> None:
         t.add_row(w.name, f"{w.latency_s * 1e3:.4g}", f"{w.energy_j * 1e3:.4g}", f"{w.power_w:.3g}",
                   f"{w.utilization:.1%}", f"{w.roofline_s * 1e3:.4g}")
     console.print(t)
+    ana = {w.name: w for w in r.analytical.workloads} if r.analytical is not None else {}
     for w in r.workloads:
-        lt = Table(title=f"{w.name}: layers")
-        for col in ("layer", "x", "shape", "cycles", "util", "bound", "energy [uJ]"):
+        a = ana.get(w.name)
+        title = f"{w.name}: layers" + (f" (simulated; analytical {a.latency_s * 1e3:.4g} ms, gap "
+                                       f"{w.latency_s / a.latency_s - 1:+.1%})" if a else "")
+        lt = Table(title=title)
+        extra = ("analytical cycles", "gap") if a else ()
+        for col in ("layer", "x", "shape", "cycles", *extra, "util", "bound", "energy [uJ]"):
             lt.add_column(col)
-        for lr in w.layers:
-            lt.add_row(lr.layer.name, str(lr.layer.count), lr.layer.describe(), f"{lr.cycles:.4g}",
+        for k, lr in enumerate(w.layers):
+            gap = (f"{a.layers[k].cycles:.4g}", f"{lr.cycles / a.layers[k].cycles - 1:+.1%}") if a else ()
+            lt.add_row(lr.layer.name, str(lr.layer.count), lr.layer.describe(), f"{lr.cycles:.4g}", *gap,
                        f"{lr.utilization:.0%}", lr.bound, f"{lr.energy_pj * 1e-6:.4g}")
         console.print(lt)
     console.print("metrics: " + ", ".join(f"{m} {display(m, v):.4g}" for m, v in r.metrics.items()))
@@ -174,7 +181,19 @@ def result_json(r: DesignResult) -> dict[str, Any]:
     from codesign.cost.roofline import layer_roofline
 
     acc = r.accelerator
+    ana = {w.name: w for w in r.analytical.workloads} if r.analytical is not None else {}
+
+    def analytical(w: Any, k: int | None = None) -> dict[str, Any]:
+        a = ana.get(w.name)
+        if a is None:
+            return {}
+        if k is None:
+            return {"analytical_latency_s": a.latency_s, "gap": w.latency_s / a.latency_s - 1}
+        return {"analytical_cycles": a.layers[k].cycles, "gap": w.layers[k].cycles / a.layers[k].cycles - 1}
+
     return {
+        "fidelity": r.fidelity,
+        **({"analytical_metrics": r.analytical.metrics} if r.analytical is not None else {}),
         "design": r.design,
         "feasible": r.feasible,
         "area_mm2": acc.area_mm2,
@@ -183,7 +202,7 @@ def result_json(r: DesignResult) -> dict[str, Any]:
         "constraints": r.violations,
         "workloads": [{
             "name": w.name, "latency_s": w.latency_s, "energy_J": w.energy_j, "power_W": w.power_w,
-            "macs": w.macs, "utilization": w.utilization, "compute_roofline_s": w.roofline_s,
+            "macs": w.macs, "utilization": w.utilization, "compute_roofline_s": w.roofline_s, **analytical(w),
             "layers": [{
                 "name": lr.layer.name, "op": lr.layer.op, "count": lr.layer.count,
                 "dims": dict(zip(lr.layer.dims, lr.layer.bounds)), "macs": lr.layer.macs,
@@ -191,50 +210,10 @@ def result_json(r: DesignResult) -> dict[str, Any]:
                 "bound": lr.bound, "energy_pJ": lr.energy_pj, "mac_energy_pJ": lr.mac_energy_pj,
                 "level_energy_pJ": lr.level_energy_pj, "level_cycles": lr.level_cycles,
                 "mapping": lr.mapping.describe(),
-                "roofline": layer_roofline(lr, acc).to_json(),
-            } for lr in w.layers],
+                "roofline": layer_roofline(lr, acc).to_json(), **analytical(w, k),
+            } for k, lr in enumerate(w.layers)],
         } for w in r.workloads],
     }
-
-
-def _size(nbytes: float) -> str:
-    """Bytes as ``512B``, ``36KiB``, ``1.5MiB`` (three significant digits)."""
-    for unit, scale in (("MiB", 2 ** 20), ("KiB", 2 ** 10)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.3g}{unit}"
-    return f"{nbytes:g}B"
-
-
-def mapping_lines(rec: dict[str, Any]) -> list[str]:
-    """The loop nest of a mapping record (:func:`codesign.compiler.explain.mapping_record`), outermost
-    level first, in the style of Timeloop's ``map.txt``: each level with its tiles (words and bytes)
-    and loops, the spatial loops at the array's fanout, ``<< Compute >>`` at the bottom."""
-    lines: list[str] = []
-    depth = 0
-    spatial = rec["spatial"]
-    for lv in rec["levels"]:
-        if lv["name"] == spatial["above_level"]:
-            depth = _spatial_lines(lines, spatial, ("rows", "cols"), depth)
-        tiles = " ".join(f"{name}:{t['words']} ({_size(t['bytes'])})" for name, t in lv["tiles"].items())
-        cap = f", {_size(lv['used_bytes'])} of {_size(lv['capacity_bytes'])} used" if lv["capacity_bytes"] else ""
-        head = f"{lv['name']} x{lv['instances']} [ {tiles} ]{cap}"
-        lines += ["", head, "-" * len(head)]
-        for dim, factor in lv["loops"]:
-            lines.append(f"{'|  ' * (depth + 1)}for {dim} in [0:{factor})")
-            depth += 1
-    if spatial["above_level"] == "MACs":
-        depth = _spatial_lines(lines, spatial, ("rows", "cols"), depth)
-    depth = _spatial_lines(lines, spatial, ("lanes",), depth)
-    lines.append(f"{'|  ' * (depth + 1)}<< Compute >>")
-    return lines
-
-
-def _spatial_lines(lines: list[str], spatial: dict[str, Any], axes: tuple[str, ...], depth: int) -> int:
-    for axis in axes:
-        for dim, factor in spatial[axis].items():
-            lines.append(f"{'|  ' * (depth + 1)}for {dim} in [0:{factor}) (spatial {axis})")
-            depth += 1
-    return depth
 
 
 def print_mapping(workload: str, acc: Any, policy: Any, rec: dict[str, Any]) -> None:
@@ -244,7 +223,7 @@ def print_mapping(workload: str, acc: Any, policy: Any, rec: dict[str, Any]) -> 
     console.print(f"design: {acc.rows}x{acc.cols} PEs x{acc.macs_per_pe} MACs, {acc.dataflow}, {acc.precision}; "
                   f"mapper: {policy.mode}, objective {policy.objective}, {rec['mappings_costed']} mappings costed",
                   soft_wrap=True)
-    for line in mapping_lines(rec):
+    for line in loop_nest_lines(rec):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     t = Table(title="per level (traffic per instance, words: reads/fills/updates)")
     for col in ("level", "instances", "traffic", "transfer cycles", "energy (uJ)"):

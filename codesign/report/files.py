@@ -31,9 +31,43 @@ def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: 
     front = pareto_rows(rows, space)
     _csv(run_dir / "trials.csv", [flat(r, space) for r in rows], space, rows)
     _csv(run_dir / "pareto.csv", [flat(r, space) for r in front], space, rows)
-    write_atomic(run_dir / "pareto.json", json.dumps([_json(r) for r in front], indent=2, default=float))
-    write_atomic(run_dir / "summary.md", summary_markdown(study.study_name, space, rows, front, sampler, seed))
+    sims = simulated_records(study)
+    write_atomic(run_dir / "pareto.json", json.dumps([{**_json(r), **({"simulated": sims[r.number]} if r.number in sims else {})}
+                                                      for r in front], indent=2, default=float))
+    text = summary_markdown(study.study_name, space, rows, front, sampler, seed)
+    write_atomic(run_dir / "summary.md", text + simulated_markdown(front, sims))
     return front
+
+
+def simulated_records(study: optuna.Study) -> dict[int, dict]:
+    """Simulator records by trial number: a ``simulated`` fidelity trial's own (``result.simulated``),
+    else the ``auto`` fidelity's study attribute (:func:`codesign.dse.runner.simulate_front`)."""
+    from optuna.trial import TrialState
+
+    from codesign.dse.runner import SIMULATED_ATTR
+
+    out = {int(k[len(SIMULATED_ATTR):]): v for k, v in study.user_attrs.items() if k.startswith(SIMULATED_ATTR)}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        record = (t.user_attrs.get("result") or {}).get("simulated")
+        if record:
+            out[t.number] = record
+    return out
+
+
+def simulated_markdown(front: list[TrialRow], sims: dict[int, dict]) -> str:
+    """The front's analytical and simulated latency per workload, the gap and the layer with the largest gap."""
+    rows = [(r.number, name, w) for r in front if r.number in sims for name, w in sims[r.number]["workloads"].items()]
+    if not rows:
+        return ""
+    lines = ["## Simulated latency of the Pareto front", "",
+             "Tile-program simulator (docs/simulator.md) against the analytical model; gap = simulated / analytical - 1.",
+             "", "| # | workload | analytical [ms] | simulated [ms] | gap | largest layer gap |", "|---|---|---|---|---|---|"]
+    for number, name, w in rows:
+        worst = max(w["layers"], key=lambda lr: lr["gap"], default=None)
+        worst_text = f"{worst['layer']} {worst['gap']:+.1%}" if worst else "-"
+        lines.append(f"| {number} | {name} | {w['analytical_latency_s'] * 1e3:.4g} | {w['simulated_latency_s'] * 1e3:.4g} "
+                     f"| {w['gap']:+.1%} | {worst_text} |")
+    return "\n".join(lines) + "\n"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -78,14 +112,14 @@ def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list
              "- constraints: " + (", ".join(c.text for c in space.constraints) or "none"), ""]
     lines += [f"## Pareto front ({len(front)} designs)", ""]
     if front:
-        params = list(front[0].params)
+        params = list(dict.fromkeys(p for r in front for p in r.params))   # conditional ones appear in some rows
         head = ["#", *labels, *(w.label + " util" for w in space.workloads), *params]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         for r in front:
             cells = [str(r.number), *(f"{r.objectives[lb]:.4g}" for lb in labels),
                      *(f"{r.per_workload.get(w.label, {}).get('utilization', float('nan')):.1%}" for w in space.workloads),
-                     *(_fmt(r.params[p]) for p in params)]
+                     *(_fmt(r.params.get(p, "")) for p in params)]
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", "Utilization is achieved MACs/s over the array's peak: how far each workload sits "
                   "from its compute roofline."]
