@@ -11,7 +11,7 @@ compiler does not search. ``benchmarks/compiler_gap.py`` shows it layer by layer
 
 from __future__ import annotations
 
-from _common import HERE, arguments, plt, save
+from _common import HERE, arguments, grouped_bars, plt, save
 
 import codesign
 
@@ -42,14 +42,9 @@ def main() -> None:
     workloads = [w.label for w in space.workloads]
     names = list(chosen)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    width = 0.8 / len(workloads)
     for ax, gap in zip(axes, ("latency gap [%]", "energy gap [%]")):
-        for i, w in enumerate(workloads):
-            values = [r[gap] for r in rows if r["workload"] == w]
-            ax.bar([k + (i - (len(workloads) - 1) / 2) * width for k in range(len(names))], values, width, label=w)
-        ax.set_xticks(range(len(names)), names)
-        ax.set_title(f"{gap.split(' [')[0]}: naive / searched - 1")
-        ax.axhline(0.0, color="black", linewidth=0.5)
+        grouped_bars(ax, names, {w: [r[gap] for r in rows if r["workload"] == w] for w in workloads},
+                     f"{gap.split(' [')[0]}: naive / searched - 1", 0.0)
     axes[0].set_ylabel("%")
     axes[0].legend()
     save(fig, args.out, "compiler_gap.png")

@@ -11,7 +11,7 @@ dataflow of each workload; the table has the absolute values. Space:
 
 from __future__ import annotations
 
-from _common import HERE, arguments, plt, save
+from _common import HERE, arguments, grouped_bars, plt, save
 
 import codesign
 
@@ -31,15 +31,13 @@ def main() -> None:
 
     flows = [r["hardware.array.dataflow"] for r in records]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    width = 0.8 / len(WORKLOADS)
     for ax, metric in zip(axes, ("latency [ms]", "energy [mJ]")):
-        for i, w in enumerate(WORKLOADS):
+        relative = {}
+        for w in WORKLOADS:
             values = [r[metric] for r in rows if r["workload"] == w]
-            best = min(values)
-            ax.bar([k + (i - 0.5) * width for k in range(len(flows))], [v / best for v in values], width, label=w)
-        ax.set_xticks(range(len(flows)), [f.replace("_stationary", "\nstationary") for f in flows], fontsize=8)
-        ax.set_title(f"{metric.split(' ')[0]} relative to the best dataflow")
-        ax.axhline(1.0, color="black", linewidth=0.5)
+            relative[w] = [v / min(values) for v in values]
+        grouped_bars(ax, [f.replace("_stationary", "\nstationary") for f in flows], relative,
+                     f"{metric.split(' ')[0]} relative to the best dataflow", 1.0, fontsize=8)
     axes[0].set_ylabel("x best")
     axes[0].legend()
     save(fig, args.out, "dataflow_cnn_vs_transformer.png")

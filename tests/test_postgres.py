@@ -24,6 +24,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from tests.system_packages import apt_install
+
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
 CLI = [sys.executable, "-c", "from codesign.cli import main; main()", "search"]
@@ -54,23 +56,6 @@ def run(cmd: list[str], timeout: float = 900, user: str | None = None) -> subpro
         cmd = ["runuser", "-u", user, "--", *cmd]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def install_server() -> Path:
-    """Install the PostgreSQL server with apt-get; its bin directory, or fail saying why not."""
-    if shutil.which("apt-get") is None:
-        pytest.fail("PostgreSQL server programs (initdb, pg_ctl, postgres) are missing and apt-get is not available "
-                    "to install them; install a PostgreSQL server (e.g. the 'postgresql' package)")
-    if os.geteuid() != 0:
-        pytest.fail("PostgreSQL server programs are missing; install them (sudo apt-get install -y postgresql) "
-                    "or run the tests as root so the test set-up can")
-    attempts = []
-    for cmd in (["apt-get", "install", "-y", "postgresql"], ["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        proc = run(cmd)
-        attempts.append(f"$ {' '.join(cmd)} -> exit {proc.returncode}\n{proc.stderr[-2000:]}")
-        if cmd[1] == "install" and proc.returncode == 0 and server_bin_dir() is not None:
-            return server_bin_dir()  # type: ignore[return-value]
-    pytest.fail("could not install the PostgreSQL server with apt-get:\n" + "\n".join(attempts))
 
 
 def ensure_driver() -> None:
@@ -127,7 +112,8 @@ def free_port() -> int:
 def postgres_url() -> Iterator[str]:
     """The URL of a fresh PostgreSQL server started for this session (stopped and deleted afterwards)."""
     ensure_driver()
-    bin_dir = server_bin_dir() or install_server()
+    bin_dir = server_bin_dir() or apt_install("postgresql", server_bin_dir,
+                                              "PostgreSQL server programs (initdb, pg_ctl, postgres) are missing")
     user = server_user()
     root = Path(tempfile.mkdtemp(prefix="codesign-pg-"))
     if user is not None:

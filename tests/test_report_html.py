@@ -12,7 +12,6 @@ with the reason: it is never skipped.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,6 +20,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from tests.system_packages import apt_install
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
@@ -50,27 +51,10 @@ def find_browser() -> str | None:
     return None
 
 
-def install_browser() -> str:
-    """Install Chromium with apt-get; its path, or fail saying why not."""
-    if shutil.which("apt-get") is None:
-        pytest.fail("no Chromium on PATH (chromium, chromium-browser, google-chrome) and no apt-get to install it; "
-                    "install Chromium to run the report page tests")
-    if os.geteuid() != 0:
-        pytest.fail("no Chromium on PATH; install it (sudo apt-get install -y chromium) or run the tests as root so "
-                    "the test set-up can")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    attempts = []
-    for cmd in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
-        attempts.append(f"$ {' '.join(cmd)} -> exit {proc.returncode}\n{proc.stderr[-2000:]}")
-        if cmd[1] == "install" and proc.returncode == 0 and find_browser() is not None:
-            return find_browser()  # type: ignore[return-value]
-    pytest.fail("could not install Chromium with apt-get:\n" + "\n".join(attempts))
-
-
 @pytest.fixture(scope="module")
 def browser() -> str:
-    return find_browser() or install_browser()
+    return find_browser() or apt_install("chromium", find_browser,
+                                         "no Chromium on PATH (chromium, chromium-browser, google-chrome)")
 
 
 @pytest.fixture(scope="module")

@@ -86,19 +86,9 @@ def load_run(run_dir: str | Path, *, storage: str | None = None, study: str | op
 def read_space(path: Path) -> Space:
     """The space a run was made from, validated; its model files are not opened here (the search
     checked them, relative to the original space file's folder: see :func:`_set_base`)."""
-    from pydantic import ValidationError
+    from codesign.spec import loader
 
-    from codesign.spec.loader import read_yaml, validation_error
-
-    data, lines = read_yaml(path)
-    if not isinstance(data, dict):
-        raise CodesignError("space.yaml is not a space (a mapping with name, workloads, hardware, ...)", f"{path}:1")
-    try:
-        space = Space.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, str(path), lines) from None
-    space._source, space._lines = str(path), lines
-    return space
+    return loader.read_space(path, what="a run's space.yaml")
 
 
 def _study_name(storage: optuna.storages.BaseStorage, name: str | None, run_dir: Path) -> str:

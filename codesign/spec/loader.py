@@ -206,19 +206,26 @@ def validation_error(exc: ValidationError, source: str, lines: Lines, model: typ
     return CodesignError(what + extra, locate(source, lines, loc))
 
 
-def load_space(path: str | Path) -> Space:
-    """Read and validate a space file; raise :class:`CodesignError` naming file, line and key path."""
-    from codesign.spec.checks import check_space
-
+def read_space(path: str | Path, what: str = "a space file") -> Space:
+    """Read and validate the space file ``path`` (its text and lines kept for messages), without the
+    cross-field checks that open model files; raise :class:`CodesignError` naming file, line and key."""
     path = Path(path)
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
-        raise CodesignError("a space file is a mapping with name, workloads, hardware, objectives, ...", f"{path}:1")
+        raise CodesignError(f"{what} is a mapping with name, workloads, hardware, objectives, ...", f"{path}:1")
     try:
         space = Space.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, str(path), lines) from None
-    space._base = path.resolve().parent
     space._source, space._lines = str(path), lines
-    check_space(space, path, lines)
+    return space
+
+
+def load_space(path: str | Path) -> Space:
+    """Read and validate a space file; raise :class:`CodesignError` naming file, line and key path."""
+    from codesign.spec.checks import check_space
+
+    space = read_space(path)
+    space._base = Path(path).resolve().parent
+    check_space(space, Path(path), space._lines)
     return space
