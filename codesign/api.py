@@ -97,12 +97,12 @@ def search(space: Space, *, trials: int | None = None, timeout_s: float | None =
         opened.set_user_attr(BASE_ATTR, str(_base(space)))
 
     def checkpoint(st: optuna.Study) -> None:
-        write_outputs(st, space, cfg.run_dir, text, cfg.sampler, cfg.seed)
+        write_outputs(st, space, cfg.run_dir, text, cfg.sampler, cfg.seed, cfg.fidelity)
 
     try:
         run_search(space, cfg, on_progress, opened, on_checkpoint=checkpoint)
     finally:  # interrupted or not, the finished trials are written out
-        front = write_outputs(opened, space, cfg.run_dir, text, cfg.sampler, cfg.seed)
+        front = write_outputs(opened, space, cfg.run_dir, text, cfg.sampler, cfg.seed, cfg.fidelity)
     path = write_report(cfg.run_dir, designs=report_designs, study=opened, space=space) if with_report else None
     return SearchResult(cfg.study, cfg.run_dir, trial_rows(opened, space), front, path)
 

@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from codesign import api
 from codesign.dse.pareto import pareto_mask
+from codesign.spec.params import format_value
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
@@ -130,6 +131,10 @@ def test_output_files(tiny_run: Path) -> None:
         assert not (np.all(feasible <= v, axis=1) & np.any(feasible < v, axis=1)).any()
     summary = (tiny_run / "summary.md").read_text()
     assert "25 finished" in summary and "seed 3" in summary and f"Pareto front ({len(pareto)} designs)" in summary
+    # parameters as a space file writes them (units), the same values as trials.csv's columns
+    front_line = next(line for line in summary.splitlines() if line.startswith(f"| {pareto[0]['number']} |"))
+    assert format_value(float(pareto[0]["hardware.clock"]), "frequency") in front_line
+    assert format_value(float(pareto[0]["hardware.memory.GLB.size"]), "size") in front_line
 
 
 def test_resume_keeps_trials(tmp_path: Path) -> None:

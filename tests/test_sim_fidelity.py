@@ -80,6 +80,7 @@ def test_search_with_each_fidelity(tmp_path: Path, fidelity: str) -> None:
     assert result.pareto
     front = json.loads((result.run_dir / "pareto.json").read_text())
     summary = (result.run_dir / "summary.md").read_text()
+    assert f"- fidelity: {fidelity} (" in summary
     if fidelity == "analytical":
         assert all("simulated" not in d for d in front) and "Simulated latency" not in summary
         return

@@ -19,12 +19,13 @@ import optuna
 import yaml
 
 from codesign.report.tables import TrialRow, flat, objective_labels, pareto_rows, trial_rows
+from codesign.spec.params import format_value, param_kind
 from codesign.spec.space import Space
 
 
 def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: str, sampler: str,
-                  seed: int | None) -> list[TrialRow]:
-    """Write every output file (``sampler`` and ``seed`` as the run used them); return the Pareto rows."""
+                  seed: int | None, fidelity: str = "analytical") -> list[TrialRow]:
+    """Write every output file (``sampler``, ``seed`` and ``fidelity`` as the run used them); return the Pareto rows."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(run_dir / "space.yaml", space_text)
     rows = trial_rows(study, space)
@@ -34,7 +35,7 @@ def write_outputs(study: optuna.Study, space: Space, run_dir: Path, space_text: 
     sims = simulated_records(study)
     write_atomic(run_dir / "pareto.json", json.dumps([{**_json(r), **({"simulated": sims[r.number]} if r.number in sims else {})}
                                                       for r in front], indent=2, default=float))
-    text = summary_markdown(study.study_name, space, rows, front, sampler, seed)
+    text = summary_markdown(study.study_name, space, rows, front, sampler, seed, fidelity)
     write_atomic(run_dir / "summary.md", text + simulated_markdown(front, sims))
     return front
 
@@ -101,13 +102,14 @@ def _json(r: TrialRow) -> dict:
 
 
 def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list[TrialRow], sampler: str,
-                     seed: int | None) -> str:
+                     seed: int | None, fidelity: str = "analytical") -> str:
     labels = objective_labels(space)
     complete = sum(r.state == "COMPLETE" for r in rows)
     feasible = sum(r.feasible for r in rows)
     lines = [f"# Study `{study}`", "", space.description.strip(), "",
              f"- trials: {len(rows)} finished ({complete} complete, {feasible} feasible, {len(rows) - complete} failed)",
              f"- sampler: {sampler}, " + ("unseeded" if seed is None else f"seed {seed}"),
+             f"- fidelity: {FIDELITY_TEXT.get(fidelity, fidelity)}",
              "- objectives: " + ", ".join(f"{o.direction} {lb}" for o, lb in zip(space.objectives, labels)),
              "- constraints: " + (", ".join(c.text for c in space.constraints) or "none"), ""]
     lines += [f"## Pareto front ({len(front)} designs)", ""]
@@ -119,7 +121,7 @@ def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list
         for r in front:
             cells = [str(r.number), *(f"{r.objectives[lb]:.4g}" for lb in labels),
                      *(f"{r.per_workload.get(w.label, {}).get('utilization', float('nan')):.1%}" for w in space.workloads),
-                     *(_fmt(r.params.get(p, "")) for p in params)]
+                     *(format_value(r.params[p], param_kind(p)) if p in r.params else "" for p in params)]
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", "Utilization is achieved MACs/s over the array's peak: how far each workload sits "
                   "from its compute roofline."]
@@ -133,13 +135,13 @@ def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list
     return "\n".join(lines)
 
 
+FIDELITY_TEXT = {"analytical": "analytical (objective values from the analytical model)",
+                 "simulated": "simulated (objective latency from the tile-level simulator)",
+                 "auto": "auto (analytical search; the Pareto front re-evaluated by the simulator, below)"}
+
+
 def _reason_class(reason: str) -> str:
     if reason.startswith("violates: "):
         return reason
     return reason.split(":")[0] + ": " + reason.split(":", 2)[-1].strip()[:80] if ":" in reason else reason
 
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
