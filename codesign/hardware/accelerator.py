@@ -94,13 +94,22 @@ class Accelerator:
         return tuple(role in level.holds for level in self.levels)
 
     @property
+    def interconnect_pj_per_mac(self) -> float:
+        """Energy of the dataflow's reconfigurable interconnect per MAC in pJ (0 for a fixed
+        dataflow). :func:`codesign.hardware.build.build_accelerator` adds it to ``mac_pj``."""
+        return tech.interconnect_pj_per_mac(self.dataflow, self.num_pes, self.precision, self.node_nm)
+
+    @property
     def area_breakdown_mm2(self) -> dict[str, float]:
-        """On-chip area by component (DRAM and its PHY are off-chip/excluded)."""
+        """On-chip area by component (DRAM and its PHY are off-chip/excluded). ``network`` is the
+        fixed array's links (a fraction of MACs + PE buffers) plus, for a flexible dataflow, its
+        reconfigurable interconnect (a fraction of the whole fixed PE array)."""
         pe_mem = sum(lv.area_mm2 for lv in self.levels if not lv.shared) * self.num_pes
         macs = tech.mac_area_mm2(self.precision, self.node_nm) * self.num_macs
         shared = sum(lv.area_mm2 for lv in self.levels if lv.shared)
-        return {"macs": macs, "pe_buffers": pe_mem, "shared_buffers": shared,
-                "network": tech.NETWORK_AREA_FRACTION * (macs + pe_mem)}
+        fixed_network = tech.NETWORK_AREA_FRACTION * (macs + pe_mem)
+        extra = tech.interconnect_area_overhead(self.dataflow, self.num_pes) * (macs + pe_mem + fixed_network)
+        return {"macs": macs, "pe_buffers": pe_mem, "shared_buffers": shared, "network": fixed_network + extra}
 
     @property
     def area_mm2(self) -> float:

@@ -27,10 +27,14 @@ def build_accelerator(space: Space, design: dict[str, Any]) -> Accelerator:
         ))
         if lv.access_energy is not None:
             levels[-1] = replace(levels[-1], access_pj_per_byte=lv.access_energy)
+    rows, cols = int(design["hardware.array.rows"]), int(design["hardware.array.cols"])
+    dataflow = str(design["hardware.array.dataflow"])
+    # energy per MAC = the MAC unit (the space's mac_energy replaces the table's) + the dataflow's
+    # reconfigurable interconnect (0 for a fixed dataflow), so the cost core sees one number
+    mac_pj = (space.hardware.array.mac_energy or tech.mac_energy_pj(precision, node)) \
+        + tech.interconnect_pj_per_mac(dataflow, rows * cols, precision, node)
     return Accelerator(
-        rows=int(design["hardware.array.rows"]), cols=int(design["hardware.array.cols"]),
-        macs_per_pe=int(design["hardware.array.macs_per_pe"]), dataflow=str(design["hardware.array.dataflow"]),
-        precision=precision, clock_hz=clock, node_nm=node, levels=tuple(levels),
-        mac_pj=space.hardware.array.mac_energy or tech.mac_energy_pj(precision, node),
+        rows=rows, cols=cols, macs_per_pe=int(design["hardware.array.macs_per_pe"]), dataflow=dataflow,
+        precision=precision, clock_hz=clock, node_nm=node, levels=tuple(levels), mac_pj=mac_pj,
         vector_lanes=int(design.get("hardware.array.vector_lanes") or design["hardware.array.cols"]),
     )

@@ -25,6 +25,23 @@ interpolated or assumed the table says so):
   IOs ...", IEEE A-SSCC 2022); HBM3 1.1 V and 0.4 V low-swing host interface (JEDEC JESD238
   announcement, January 2022). [S21] Samsung, LPDDR5X announcement (November 2021): ~20% less
   power than LPDDR5.
+- Reconfigurable PE-array interconnect (the ``flexible`` dataflow), see ``INTERCONNECT`` below:
+  [Q20] E. Qin et al., "SIGMA: A Sparse and Irregular GEMM Accelerator with Flexible
+  Interconnects for DNN Training", HPCA 2020 (28 nm; 65.10 mm2, 22.33 W), compared with a
+  TPU-like systolic engine with the same number of multipliers (128 x 128 = 16384) at the same
+  frequency: 38% more area, power almost twice (6x effective TFLOPS at 3x effective TFLOPS/W:
+  2.0x the power); figures as summarized in A. Reid's RelatedWork notes (qin:hpca:2020).
+  [T24] J. Tong et al., "FEATHER: A Reconfigurable Accelerator with Data Reordering Support for
+  Low-Cost On-Chip Dataflow Switching", ISCA 2024, Fig. 14, post-place-and-route area at 256
+  PEs (maeri-project/FEATHER, results_generation.py, figure_14): fixed-dataflow SIMBA-like
+  array 407,997 um2 (MACs 243,297 + local memory 140,513 + controller 24,187); FEATHER adds a
+  BIRRD reduction/reorder network (17,685 um2) and NEST forwarding (5,168 um2): +5.6%; BIRRD
+  is 3.3% of the die's power. SIGMA-256 in the same flow: distribution network 508,929 um2 +
+  reduction network 332,837 um2, 2.43x the fixed array's total area.
+  [B65] Benes network (V. Benes, 1965), [Q20]'s distribution network: 2^r ports through
+  2r - 1 levels of 2^(r-1) 2x2 switches (C. Chang, R. Melhem, "Arbitrary Size Benes
+  Networks", which extend it to any N; R. Kannan, IEEE Trans. Computers 2005: N(2 log N - 1)
+  control bits).
 """
 
 from __future__ import annotations
@@ -131,6 +148,60 @@ def mac_energy_pj(precision: str, node_nm: float) -> float:
 def mac_area_mm2(precision: str, node_nm: float) -> float:
     """Area of one MAC unit in mm²."""
     return MAC_45NM[precision][1] * node_scaling(node_nm)[1] * 1e-6
+
+
+# Interconnect of the PE array, per dataflow: how much a dataflow's network costs beyond the
+# fixed array's neighbour links and buses (the NETWORK_AREA_FRACTION above, which every dataflow
+# pays). A fixed dataflow (TPU-like systolic, Eyeriss-like row-stationary multicast) pays no
+# more: no source here gives a difference between them. ``flexible`` lets the mapper put any
+# dimension class on rows and on columns (reduction on both, multicast to any rectangular
+# group), which takes a reconfigurable distribution network and reduction network spanning the
+# whole array, as in MAERI and SIGMA [Q20]. Its cost per PE is modelled proportional to the
+# switch stages an operand crosses, benes_stages(N) = 2*ceil(log2 N) - 1 [B65], calibrated at
+# [Q20]'s 16384 PEs (27 stages):
+#   array area (MACs + PE buffers + network) x (1 + 0.38 * stages(N) / 27)        [Q20]: +38%
+#   energy per MAC + 1.0 x MAC energy x stages(N) / 27                            [Q20]: 2.0x power
+# Sources disagree: at 256 PEs (15 stages) this gives +21% area, between FEATHER's +5.6% [T24]
+# (a butterfly along one array edge only: spatial reduction across one axis) and SIGMA-256's
+# +143% in FEATHER's flow [T24]. [Q20]'s +38% is of the whole accelerator, so as a fraction of
+# the PE array it understates (the conservative side); [Q20]'s power ratio is taken as pure
+# network energy on top of each MAC (a systolic array's power at full activity is mostly MACs).
+FLEXIBLE_AREA_OVERHEAD = 0.38        # [Q20]: area vs a systolic array of the same multipliers
+FLEXIBLE_ENERGY_OVERHEAD = 1.0       # [Q20]: power 2.0x at the same frequency and multipliers
+FLEXIBLE_REFERENCE_PES = 128 * 128   # [Q20]: the array size of that comparison
+INTERCONNECT = {"weight_stationary": "fixed", "output_stationary": "fixed", "input_stationary": "fixed",
+                "row_stationary": "fixed", "flexible": "benes"}
+
+
+def benes_stages(ports: int) -> int:
+    """Switch stages of a rearrangeable (Benes) network with ``ports`` inputs: 2*ceil(log2 N) - 1
+    [B65]; a single port needs no network (0)."""
+    if ports < 1:
+        raise ValueError(f"a network needs at least one port, got {ports}")
+    return max(2 * (ports - 1).bit_length() - 1, 0)
+
+
+def _interconnect_scale(dataflow: str, num_pes: int) -> float:
+    """Stages of the flexible network relative to [Q20]'s reference array; 0 for a fixed dataflow."""
+    if dataflow not in INTERCONNECT:
+        raise ValueError(f"unknown dataflow {dataflow!r}; known: {', '.join(INTERCONNECT)}")
+    if INTERCONNECT[dataflow] == "fixed":
+        return 0.0
+    return benes_stages(num_pes) / benes_stages(FLEXIBLE_REFERENCE_PES)
+
+
+def interconnect_area_overhead(dataflow: str, num_pes: int) -> float:
+    """Extra PE-array area of ``dataflow``'s interconnect as a fraction of the same array with a
+    fixed dataflow (MACs + PE buffers + the fixed network): 0 for fixed dataflows,
+    ``0.38 * stages(N) / 27`` for ``flexible`` [Q20]."""
+    return FLEXIBLE_AREA_OVERHEAD * _interconnect_scale(dataflow, num_pes)
+
+
+def interconnect_pj_per_mac(dataflow: str, num_pes: int, precision: str, node_nm: float) -> float:
+    """Energy of ``dataflow``'s reconfigurable interconnect per MAC in pJ (operands distributed
+    and partial sums reduced through its switches): 0 for fixed dataflows,
+    ``1.0 * MAC energy * stages(N) / 27`` for ``flexible`` [Q20]."""
+    return FLEXIBLE_ENERGY_OVERHEAD * _interconnect_scale(dataflow, num_pes) * mac_energy_pj(precision, node_nm)
 
 
 def vector_op_energy_pj(precision: str, node_nm: float) -> float:
