@@ -29,11 +29,12 @@ rules below are read from NVlabs/timeloop ``src/loop-analysis/nest-analysis.cpp`
   scaled at each fanout group by (child tile words / words of the group's union of tiles).
 
 All counts are per instance of the level; multiply by :func:`instances` for totals. The batch is
-counted in chunks of :data:`CHUNK` mappings laid out mapping-last (:mod:`codesign.cost.chunk`);
+counted in chunks of about :data:`CHUNK` mappings laid out mapping-last (:mod:`codesign.cost.chunk`);
 the kernels are :mod:`codesign.cost.fills` (fills) and :mod:`codesign.cost.multicast`
 (distinct children, partitions). Every array op is vectorized over the mappings of a chunk;
 Python loops run over chunks, levels, loop positions, fanouts and ranks only. Counts are
-int64, exact: a chunk whose counts could exceed 2^61 raises
+int64, exact (computed in int32 for a chunk where :mod:`codesign.cost.headroom` proves that
+exact): a chunk whose counts could exceed 2^61 raises
 :class:`~codesign.cost.headroom.CountOverflowError` (``dtype=object`` counts in Python ints).
 """
 
@@ -54,7 +55,7 @@ from codesign.cost.tables import TensorTable, coefficient_matrix, table_from_coe
 from codesign.cost.tensor_chunk import TensorChunk, simple_hits
 from codesign.workload.ir import Tensor
 
-CHUNK = 8192                   # mappings per chunk: amortizes numpy's per-call overhead
+CHUNK = 12288                  # mappings per chunk: amortizes ~2 ms of numpy calls (12288-16384 measured best)
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,25 @@ def tensor_chunks(tabs: list[TensorTable], ch: Chunk) -> list[TensorChunk]:
     return [TensorChunk(tab, ch, hit) for tab, hit in zip(tabs, simple_hits(tabs, ch))]
 
 
-def count_chunk(tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], ch: Chunk
+def count_chunk(tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], ch: Chunk,
+                into: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reads, fills and updates per instance of one chunk, each ``[L, 3, m]`` (see :func:`count_accesses`)."""
+    """Reads, fills and updates per instance of one chunk, each ``[L, 3, m]`` (see :func:`count_accesses`).
+
+    ``into``: ``[L, 3, m]`` arrays to write them to (e.g. the chunk's columns of a mapping-last
+    batch result: no copy afterwards; the rows no count goes to are zeroed here); else new
+    arrays of the chunk's dtype.
+    """
     L, _, m = ch.temporal.shape
-    shape = (L, 3, m)
-    reads = np.zeros(shape, dtype=ch.temporal.dtype)
-    fills = np.zeros(shape, dtype=ch.temporal.dtype)
-    updates = np.zeros(shape, dtype=ch.temporal.dtype)
-    steps: list[np.ndarray] = []
+    if into is None:
+        shape = (L, 3, m)
+        into = tuple(np.zeros(shape, dtype=ch.temporal.dtype) for _ in range(3))
+    else:
+        for counts, rows in zip(into, _unwritten(tcs, keeps, L)):
+            for lv, role in rows:
+                counts[lv, role] = 0
+    reads, fills, updates = into
+    steps: list[dict[int, np.ndarray]] = []
     products: dict[int, np.ndarray] = {}
     for role, tc in enumerate(tcs):
         levels = [lv for lv in range(L) if keeps[role][lv]]
@@ -106,8 +117,8 @@ def count_chunk(tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], ch:
 
         for parent, child in zip(levels, levels[1:] + [L]):
             groups = sorted({at for at in ch.fanout_at if parent < at <= child})
-            if groups and not steps:
-                steps = fanout_steps(ch)
+            if groups and not steps:              # only window ranks use the steps
+                steps = fanout_steps(ch, {d for tc2 in tcs for r in tc2.tab.window for d, _ in tc2.tab.terms[r]})
             for at in groups:
                 if at not in products:
                     products[at] = group_products(ch, [s for s, a in enumerate(ch.fanout_at) if a == at])
@@ -123,6 +134,18 @@ def count_chunk(tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], ch:
                 reads[parent, role] = words - part(parent)
             else:
                 reads[parent, role] = words
+    return reads, fills, updates
+
+
+def _unwritten(tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], L: int
+               ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]:
+    """The ``(level, role)`` rows of reads, fills and updates that :func:`count_chunk` leaves alone."""
+    reads, fills, updates = [], [], []
+    for role, tc in enumerate(tcs):
+        levels = [lv for lv in range(L) if keeps[role][lv]]
+        reads += [(lv, role) for lv in range(L) if lv not in levels]
+        fills += [(lv, role) for lv in range(L) if lv not in levels[1:]]
+        updates += [(lv, role) for lv in range(L) if not tc.tab.is_output or lv not in levels]
     return reads, fills, updates
 
 
@@ -142,8 +165,8 @@ def count_accesses(tensors: tuple[Tensor, Tensor, Tensor], keeps: tuple[tuple[bo
     fills = np.zeros((M, L, 3), dtype=dtype)
     updates = np.zeros((M, L, 3), dtype=dtype)
     for rows in chunks(nest):
-        ch = make_chunk(nest, rows, dtype, step, extent)
-        if dtype is not object:
+        ch = make_chunk(nest, rows, dtype, step, extent, tabs)
+        if ch.temporal.dtype == np.int64:
             check_headroom(tabs, ch, rows)
         r, f, u = count_chunk(tensor_chunks(tabs, ch), keeps, ch)
         reads[rows] = np.moveaxis(r, -1, 0)
@@ -153,8 +176,15 @@ def count_accesses(tensors: tuple[Tensor, Tensor, Tensor], keeps: tuple[tuple[bo
 
 
 def chunks(nest: NestBatch) -> list[slice]:
-    """The mappings of each chunk: consecutive slices of :data:`CHUNK` mappings (the last one shorter)."""
-    return [slice(start, min(nest.size, start + CHUNK)) for start in range(0, nest.size, CHUNK)] or [slice(0, 0)]
+    """The mappings of each chunk: consecutive slices of about :data:`CHUNK` mappings (the last one
+    at most as long as the others). The batch is cut into ``round(M / CHUNK)`` (at least one)
+    near-equal chunks: a short tail chunk would pay a whole chunk's fixed cost (~2 ms of numpy
+    calls) for a few mappings."""
+    M = nest.size
+    if not M:
+        return [slice(0, 0)]
+    size = -(-M // max(1, round(M / CHUNK)))
+    return [slice(start, min(M, start + size)) for start in range(0, M, size)]
 
 
 def _whole(coef: np.ndarray, nest: NestBatch, step: np.ndarray | None = None,

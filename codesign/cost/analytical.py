@@ -10,6 +10,7 @@ the caller on the whole layer's time (it depends on the whole chip's area).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +44,10 @@ class CostBatch:
 def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
     """Evaluate every mapping in ``nest`` for one occurrence of ``layer`` on ``acc``.
 
-    The batch is processed in chunks of :data:`~codesign.cost.accesses.CHUNK` mappings
+    The batch is processed in chunks of about :data:`~codesign.cost.accesses.CHUNK` mappings
     (:func:`~codesign.cost.accesses.chunks`; counts, then costs), so the working arrays stay
-    small; results do not depend on the chunking.
+    small; results do not depend on the chunking (nor on a chunk being counted in int32). The
+    per-level arrays of the result are mapping-first views of mapping-last arrays.
     """
     M, L, D = nest.temporal.shape
     tabs = [tensor_table(t, D) for t in layer.tensors]
@@ -54,14 +56,17 @@ def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
     static = _Static.of(acc, layer, role_bytes)
     out = _Outputs.empty(M, L)
     for rows in chunks(nest):
-        ch = make_chunk(nest, rows)
-        check_headroom(tabs, ch, rows)
+        ch = make_chunk(nest, rows, tabs=tabs)
+        if ch.temporal.dtype == np.int64:
+            check_headroom(tabs, ch, rows)
         tcs = tensor_chunks(tabs, ch)
-        counts = count_chunk(tcs, keeps, ch)
+        counts = count_chunk(tcs, keeps, ch, (out.reads[..., rows], out.fills[..., rows], out.updates[..., rows]))
         _costs(out, rows, counts, ch, tcs, keeps, role_bytes, static, acc)
     utilization = layer.macs / (out.cycles * acc.num_macs)
-    return CostBatch(out.cycles, out.compute, out.level_cycles, out.energy, out.level_energy, static.mac_pj,
-                     utilization, out.fits, Accesses(out.reads, out.fills, out.updates), out.inst)
+    mapping_last = (out.reads, out.fills, out.updates, out.inst, out.level_cycles, out.level_energy)
+    reads, fills, updates, inst, level_cycles, level_energy = (np.moveaxis(a, -1, 0) for a in mapping_last)
+    return CostBatch(out.cycles, out.compute, level_cycles, out.energy, level_energy, static.mac_pj, utilization,
+                     out.fits, Accesses(reads, fills, updates), inst)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,11 @@ class _Static:
 
 @dataclass(frozen=True)
 class _Outputs:
-    """The batch's result arrays, filled chunk by chunk."""
+    """The batch's result arrays, filled chunk by chunk. Per-level arrays are mapping-last
+    (``[L, M]``, ``[L, 3, M]``), so a chunk's counts are written straight into its columns
+    (:func:`~codesign.cost.accesses.count_chunk` ``into``; writing ``[M, L, 3]`` from a
+    mapping-last chunk is a strided scatter, ~4 ns per element); the :class:`CostBatch` holds
+    mapping-first views of them."""
 
     reads: np.ndarray
     fills: np.ndarray
@@ -99,9 +108,9 @@ class _Outputs:
 
     @classmethod
     def empty(cls, M: int, L: int) -> "_Outputs":
-        return cls(np.zeros((M, L, 3), dtype=np.int64), np.zeros((M, L, 3), dtype=np.int64),
-                   np.zeros((M, L, 3), dtype=np.int64), np.zeros((M, L), dtype=np.int64), np.zeros(M),
-                   np.zeros((M, L)), np.zeros(M), np.zeros(M), np.zeros((M, L)), np.zeros(M, dtype=bool))
+        return cls(np.empty((L, 3, M), dtype=np.int64), np.empty((L, 3, M), dtype=np.int64),
+                   np.empty((L, 3, M), dtype=np.int64), np.empty((L, M), dtype=np.int64), np.empty(M),
+                   np.empty((L, M)), np.empty(M), np.empty(M), np.empty((L, M)), np.empty(M, dtype=bool))
 
 
 def _row_sum(rows: list[np.ndarray]) -> np.ndarray:
@@ -118,51 +127,53 @@ def _row_sum(rows: list[np.ndarray]) -> np.ndarray:
 def _costs(out: _Outputs, rows: slice, counts: tuple[np.ndarray, np.ndarray, np.ndarray], ch: Chunk,
            tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], role_bytes: np.ndarray, static: _Static,
            acc: Accelerator) -> None:
-    """Latency, energy and capacity of one chunk from its counts (``[L, 3, m]`` each) into ``out[rows]``.
+    """Latency, energy and capacity of one chunk from its counts (``[L, 3, m]`` each, already in
+    ``out``) into ``out[rows]``.
 
-    Mapping-last; every float is formed as in a mapping-first evaluation (same operations,
-    same order of additions), so results are bit-identical to it.
+    Mapping-last, all levels at once (``[L, m]`` arrays); every float is formed as in a
+    mapping-first evaluation (same operations, same order of additions), so results are
+    bit-identical to it.
     """
     L, _, m = ch.temporal.shape
     reads, fills, updates = counts
-    for name, c in (("reads", reads), ("fills", fills), ("updates", updates)):
-        getattr(out, name)[rows] = np.moveaxis(c, -1, 0)
-    inst = np.ones((L, m), dtype=np.int64)
+    inst = out.inst[:, rows]
+    inst[...] = 1
     for s, at in enumerate(ch.fanout_at):
-        if at < L:
-            inst[at:] *= np.prod(ch.spatial[s], axis=0)
-    out.inst[rows] = inst.T
+        if at < L:                                    # spatial factors multiply to at most the fanout size
+            inst[at:] *= np.prod(ch.spatial[s], axis=0, dtype=ch.spatial.dtype)
 
     words = reads + fills + updates                                             # [L, 3, m]
-    bytes_per_instance = [_row_sum([words[lv, t] * role_bytes[t] for t in range(3)]) for lv in range(L)]
+    bytes_per_instance = words[:, 0] * role_bytes[0]
+    bytes_per_instance += words[:, 1] * role_bytes[1]
+    bytes_per_instance += words[:, 2] * role_bytes[2]
     # Final outputs leave the chip requantized to operand width; only partial sums spilled to
     # the outermost level travel at accumulator width. At level 0, updates - reads = |outputs|.
     final = updates[0, 2] - reads[0, 2]
-    bytes_per_instance[0] = bytes_per_instance[0] - final * static.out_extra_bytes
-    level_energy = [bytes_per_instance[lv] * inst[lv] * static.access_pj[lv] for lv in range(L)]
-    out.level_energy[rows] = np.stack(level_energy, axis=1)
-    out.energy[rows] = _row_sum(level_energy) + static.mac_pj
+    bytes_per_instance[0] -= final * static.out_extra_bytes
+    level_energy = bytes_per_instance * inst
+    level_energy *= static.access_pj[:, None]
+    out.level_energy[:, rows] = level_energy
+    out.energy[rows] = _row_sum(list(level_energy)) + static.mac_pj
 
     compute = ch.macs.astype(np.float64)
     out.compute[rows] = compute
-    level_cycles = [bytes_per_instance[lv] / static.bpc[lv] for lv in range(L)]
-    out.level_cycles[rows] = np.stack(level_cycles, axis=1)
+    level_cycles = bytes_per_instance / static.bpc[:, None]
+    out.level_cycles[:, rows] = level_cycles
     serial_levels = [level_cycles[lv] for lv in range(L) if not static.db[lv]]
     serial = compute + _row_sum(serial_levels) if serial_levels else compute + 0.0
     overlapped = np.zeros(m)
     if static.db.any():
-        overlapped = np.max([level_cycles[lv] for lv in range(L) if static.db[lv]], axis=0)
+        overlapped = functools.reduce(np.maximum, [level_cycles[lv] for lv in range(L) if static.db[lv]])
     out.cycles[rows] = np.maximum(serial, overlapped)
 
-    fits = np.ones(m, dtype=bool)
-    for lv, level in enumerate(acc.levels):
-        if level.size_bytes is None:
-            continue
-        need = np.zeros(m)
-        for role, tc in enumerate(tcs):
-            if keeps[role][lv]:
-                need = need + tc.tile(lv) * role_bytes[role]
-        if level.double_buffered:
-            need = need * 2
-        fits &= need <= level.size_bytes
-    out.fits[rows] = fits
+    # capacity: per level, the kept tiles' bytes added in role order (a role not kept adds 0.0)
+    need = np.zeros((L, m))
+    for role, tc in enumerate(tcs):
+        need = need + tc.tiles() * (role_bytes[role] * np.array(keeps[role], dtype=np.float64))[:, None]
+    sized = [lv for lv, level in enumerate(acc.levels) if level.size_bytes is not None]
+    if sized:
+        need = need[sized] * np.where(static.db[sized], 2.0, 1.0)[:, None]
+        size = np.array([acc.levels[lv].size_bytes for lv in sized], dtype=np.float64)
+        out.fits[rows] = (need <= size[:, None]).all(axis=0)
+    else:
+        out.fits[rows] = True

@@ -3,7 +3,7 @@
 Every integer the counting kernels form is bounded, per mapping, by one of
 
 - ``blow_t x prod_d T_d^(occ_td)``: a tile times the loop iterations outside it times the
-  distinct children of a fanout group (reads, updates, fills, deltas, the reset fold,
+  distinct children of a fanout group (reads, updates, fills, deltas, the reset refetches,
   the enumerated multicast sums); ``T_d`` is dimension d's padded bound (all its temporal and
   spatial factors), ``blow_t = prod_r sum_d coef[r, d]`` bounds how much larger a window
   rank's extent is than the product of its dimensions' extents, ``occ_td`` is the number of
@@ -14,17 +14,30 @@ Every integer the counting kernels form is bounded, per mapping, by one of
 The bounds are evaluated in float64 (relative error 1e-16, far inside the margin) and
 compared with :data:`HEADROOM` = 2^61: every product stays below 2^62, and the sum of a level's
 reads, fills and updates of one tensor (three counts) below int64's 2^63.
+
+The same argument scaled by 2^-32 makes int32 exact below :data:`HEADROOM32` = 2^29. A chunk
+whose first bound, for an upper bound of its largest padded bounds (formed in float32 with a
+rounding margin, :func:`codesign.cost.chunk.make_chunk`), is below it is counted in int32
+(:func:`narrow_ok`): AVX2 has no 64-bit integer multiply, so int32 products run ~8x faster
+and every pass moves half the bytes. The second bound is not part of that test: Timeloop's
+partition is always formed in int64 (:func:`codesign.cost.multicast.partition_words`), where
+it is below ``HEADROOM32^2 = 2^58``; an int32 chunk's counts are stored into int64 results.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from codesign.cost.chunk import Chunk
 from codesign.cost.tables import TensorTable, rank_extent
 from codesign.errors import CodesignError
 
+if TYPE_CHECKING:
+    from codesign.cost.chunk import Chunk
+
 HEADROOM = float(1 << 61)
+HEADROOM32 = float(1 << 29)
 
 
 class CountOverflowError(CodesignError, OverflowError):
@@ -35,15 +48,9 @@ def count_bound(tabs: list[TensorTable], totals: np.ndarray, extent: np.ndarray,
                 ) -> np.ndarray:
     """Upper bound of every integer the kernels form, for padded bounds ``totals [D, ...]`` and
     tile extents ``extent [L, D, ...]`` (per mapping, or the chunk's maxima). ``[...]`` float64."""
-    T = np.asarray(totals, dtype=np.float64)
-    iterations = np.prod(T, axis=0)
-    bound = np.zeros_like(iterations)
+    bound = moved_bound(tabs, totals)
     groups = sorted({at for at in fanout_at if 0 < at < np.shape(extent)[0]})
     for tab in tabs:
-        moved = iterations * float(tab.blow)
-        for d, occurrences in tab.shared_dims:
-            moved = moved * T[d] ** (occurrences - 1)
-        bound = np.maximum(bound, moved)
         if tab.is_output and groups:
             by_dim = np.swapaxes(np.asarray(extent, dtype=np.float64), 0, 1)      # [D, L, ...]
             tiles = np.ones_like(by_dim[0])
@@ -51,6 +58,26 @@ def count_bound(tabs: list[TensorTable], totals: np.ndarray, extent: np.ndarray,
                 tiles = tiles * rank_extent(tab.terms[r], by_dim)
             bound = np.maximum(bound, tiles[0] * np.max(tiles[groups], axis=0))
     return bound
+
+
+def moved_bound(tabs: list[TensorTable], totals: np.ndarray) -> np.ndarray:
+    """The first bound of :func:`count_bound` (every integer but an output's partition), for padded
+    bounds ``totals [D, ...]``. ``[...]`` float64."""
+    T = np.asarray(totals, dtype=np.float64)
+    iterations = np.prod(T, axis=0)
+    bound = np.zeros_like(iterations)
+    for tab in tabs:
+        moved = iterations * float(tab.blow)
+        for d, occurrences in tab.shared_dims:
+            moved = moved * T[d] ** (occurrences - 1)
+        bound = np.maximum(bound, moved)
+    return bound
+
+
+def narrow_ok(tabs: list[TensorTable], totals_max: np.ndarray) -> bool:
+    """Whether a chunk whose padded bounds are at most ``totals_max [D]`` (float64, exact or
+    rounded up) can be counted exactly in int32: its :func:`moved_bound` is below :data:`HEADROOM32`."""
+    return float(moved_bound(tabs, totals_max)) < HEADROOM32
 
 
 def check_headroom(tabs: list[TensorTable], ch: Chunk, rows: slice | None = None) -> None:
@@ -76,4 +103,4 @@ def check_headroom(tabs: list[TensorTable], ch: Chunk, rows: slice | None = None
             "smaller batch or sequence) or count with dtype=object (Python integers)")
 
 
-__all__ = ["CountOverflowError", "HEADROOM", "check_headroom", "count_bound"]
+__all__ = ["HEADROOM", "HEADROOM32", "CountOverflowError", "check_headroom", "count_bound", "moved_bound", "narrow_ok"]

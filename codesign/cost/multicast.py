@@ -14,29 +14,34 @@ factors), so every child is distinct along it: the count is the product of the f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from codesign.cost.chunk import Chunk
-from codesign.cost.tables import tile_words
 from codesign.cost.tensor_chunk import TensorChunk
 
 
-def fanout_steps(ch: Chunk) -> list[np.ndarray]:
-    """Per fanout ``[D, m]``: the step of its spatial loops (product of the factors inside it).
+def fanout_steps(ch: Chunk, dims: Iterable[int] | None = None) -> list[dict[int, np.ndarray]]:
+    """Per fanout and dimension (``dims``, default all) ``[m]``: the step of its spatial loops
+    (product of the factors inside it), as ``steps[s][d]``.
 
     Inside a fanout are all temporal loops of the levels below it, the fanouts of lower levels
     and, among fanouts directly above the same level, those listed after it (lower index outer).
     """
-    L = ch.temporal.shape[0]
+    L, D, _ = ch.temporal.shape
+    wanted = range(D) if dims is None else sorted(set(dims))
     steps = []
     for s, at in enumerate(ch.fanout_at):
-        inner = np.ones_like(ch.temporal[0])
-        for level in range(at, L):
-            inner = inner * ch.temporal[level]
-        for s2, at2 in enumerate(ch.fanout_at):
-            if at2 > at or (at2 == at and s2 > s):
-                inner = inner * ch.spatial[s2]
-        steps.append(inner)
+        inside = [ch.temporal[level] for level in range(at, L)]
+        inside += [ch.spatial[s2] for s2, at2 in enumerate(ch.fanout_at) if at2 > at or (at2 == at and s2 > s)]
+        per_dim = {}
+        for d in wanted:
+            step = np.ones_like(ch.temporal[0, 0]) if not inside else inside[0][d]
+            for factors in inside[1:]:
+                step = step * factors[d]
+            per_dim[d] = step
+        steps.append(per_dim)
     return steps
 
 
@@ -72,14 +77,13 @@ def distinct_sums(terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         product = product * n
     if len(terms) == 1:
         return product
-    many = np.zeros(len(product), dtype=np.int64)
-    for _, n in terms:
+    many = (terms[0][1] > 1).astype(np.int8)
+    for _, n in terms[1:]:
         many += n > 1
-    count = product.copy()
+    count = product                                 # a new array: updated in place below
     two = np.flatnonzero(many == 2)
     if len(two):
-        picked = [(u[two], n[two]) for u, n in terms]
-        (u1, a1), (u2, a2) = _first_two_active(picked)
+        (u1, a1), (u2, a2) = _first_two_active([(u[two], n[two]) for u, n in terms])
         count[two] = _two_terms(u1, a1, u2, a2)
     more = np.flatnonzero(many > 2)
     if len(more):
@@ -88,22 +92,22 @@ def distinct_sums(terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 def _first_two_active(terms: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The first and second terms with ``n > 1`` of each mapping (every mapping has two)."""
+    """The first and second terms with ``n > 1`` of each mapping (every mapping has two).
+
+    Terms stacked ``[T, k]``; the first and second are the smallest and largest index of a term
+    with ``n > 1`` (reductions across rows): a constant number of numpy calls (the mappings
+    with two factors on a rank are few; the call count is what costs).
+    """
     if len(terms) == 2:
         return terms
-    out = []
-    for want in (0, 1):
-        u_sel = np.zeros_like(terms[0][0])
-        n_sel = np.zeros_like(terms[0][1])
-        seen = np.zeros(len(terms[0][1]), dtype=np.int64)
-        for u, n in terms:
-            live = n > 1
-            pick = live & (seen == want)
-            u_sel += u * pick
-            n_sel += n * pick
-            seen += live
-        out.append((u_sel, n_sel))
-    return out
+    u = np.stack([t[0] for t in terms])
+    n = np.stack([t[1] for t in terms])
+    live = n > 1
+    index = np.arange(len(terms))[:, None]
+    column = np.arange(n.shape[1])
+    first = np.where(live, index, len(terms)).min(axis=0)
+    second = np.where(live, index, -1).max(axis=0)
+    return [(u[first, column], n[first, column]), (u[second, column], n[second, column])]
 
 
 def group_products(ch: Chunk, group: list[int]) -> np.ndarray:
@@ -118,18 +122,19 @@ def distinct_children(tc: TensorChunk, steps: list[np.ndarray], products: dict[i
                       child: int) -> np.ndarray | None:
     """Distinct tiles of the tensor among the spatial children of one parent instance (``None``: 1). ``[m]``.
 
-    ``steps``: :func:`fanout_steps`; ``products[at]``: :func:`group_products` of the fanouts
-    directly above level ``at``.
+    ``steps``: :func:`fanout_steps` (at least of the window ranks' dimensions); ``products[at]``:
+    :func:`group_products` of the fanouts directly above level ``at``.
     """
     tab, ch = tc.tab, tc.ch
     count = None
     for at in sorted({at for at in ch.fanout_at if parent < at <= child}):
         group = [s for s, a in enumerate(ch.fanout_at) if a == at]
-        for r in tab.simple:
+        for r in tc.simple:
             d = tab.terms[r][0][0]
             count = products[at][d] if count is None else count * products[at][d]
         for r in tab.window:
-            terms = [(steps[s][d] * c, ch.spatial[s, d]) for s in group for d, c in tab.terms[r]]
+            terms = [(steps[s][d] * c if c != 1 else steps[s][d], ch.spatial[s, d])
+                     for s in group for d, c in tab.terms[r]]
             sums = distinct_sums(terms)
             count = sums if count is None else count * sums
     return count
@@ -142,11 +147,22 @@ def partition_words(tc: TensorChunk, level: int) -> np.ndarray:
     the partition is scaled (integer arithmetic, as Timeloop's ``ComputePartitionSizes``) by the
     tile words of ``a`` over the words of the group's union of tiles.
     """
-    ch = tc.ch
+    ch, tab = tc.ch, tc.tab
     words = tc.tile(0)
     for at in sorted({at for at in ch.fanout_at if 0 < at <= level}):
-        spread = group_products(ch, [s for s, a in enumerate(ch.fanout_at) if a == at])
-        words = words * tc.tile(at) // tile_words(tc.tab, ch.extent[at] * spread)
+        group = [s for s, a in enumerate(ch.fanout_at) if a == at]
+        union = None                           # words of the union: rank extents of extent x spread
+        for r in tc.simple + tab.window:       # (ranks along dimensions of bound 1 have extent 1)
+            extent = None
+            for d, c in tab.terms[r]:
+                spread = ch.extent[at, d]
+                for s in group:
+                    spread = spread * ch.spatial[s, d]
+                term = spread - 1 if c == 1 else (spread - 1) * c
+                extent = term + 1 if extent is None else extent + term
+            union = extent if union is None else union * extent
+        if union is not None:                  # int64: words x tile can exceed int32's headroom
+            words = words.astype(np.int64) * tc.tile(at) // union
     return words
 
 
