@@ -119,12 +119,15 @@ def mapped(layer, acc):
 
 @pytest.mark.parametrize("layer,acc", CASES, ids=lambda x: getattr(x, "name", None) or "acc")
 def test_program_bytes_equal_analytical_dram_bytes(layer, acc) -> None:
-    """Unpadded mappings: the program loads and stores exactly the DRAM bytes the model counts."""
+    """Unpadded mappings: the program loads and stores exactly the DRAM bytes the model counts.
+    Padded ones: never more (the program moves real data only, the model charges the padding)."""
     result, prog = mapped(layer, acc)
-    if result.mapping.bounds() != layer.bounds:
-        pytest.skip("padded mapping: the program moves real data only")
     cost = evaluate(layer, acc, result.mapping.to_nest())
-    assert prog.loads.sum() + prog.stores.sum() == pytest.approx(bytes_per_instance(layer, acc, cost, 0)[0], rel=1e-12)
+    moved, counted = prog.loads.sum() + prog.stores.sum(), bytes_per_instance(layer, acc, cost, 0)[0]
+    if result.mapping.bounds() != layer.bounds:
+        assert moved <= counted * (1 + 1e-12)
+        return
+    assert moved == pytest.approx(counted, rel=1e-12)
     assert int(prog.mac_steps.sum()) == result.compute_cycles
 
 
