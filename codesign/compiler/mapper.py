@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-from codesign.compiler import memo
+from codesign.compiler import costed, memo, spatial
 from codesign.compiler.mapping import Mapping, MappingError
 from codesign.compiler.mapspace import Chunk, to_mapping
 from codesign.compiler.naive import naive_mapping
@@ -42,10 +42,13 @@ def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerRe
 
 
 def clear_cache() -> None:
-    """Forget every cached mapping and tile lattice (benchmarks time each layer cold)."""
+    """Forget every cached mapping, tile lattice and remembered piece of mapper work (benchmarks time
+    each layer cold)."""
     _map_canonical.cache_clear()
     lattice.cache_clear()
     memo.clear()
+    costed.clear()
+    spatial.clear_cache()
 
 
 @functools.lru_cache(maxsize=65536)

@@ -26,18 +26,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codesign.compiler.bounds import best_bounds, combination_bounds
+from codesign.compiler.costed import cost
 from codesign.compiler.mapspace import Chunk, stationary_mask
 from codesign.compiler.memo import concat_traffic, tilings
 from codesign.compiler.naive import naive_mapping
 from codesign.compiler.orders import allowed_combinations, level_permutations, role_combinations, stationary_orders
 from codesign.compiler.policy import TIE_TOLERANCE, SchedulePolicy, metric, objective_keys, ranking
 from codesign.compiler.shortlist import spatial_shortlist
-from codesign.cost.analytical import CostBatch, evaluate
+from codesign.cost.analytical import CostBatch
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
 
 MAX_TILINGS = 3000        # tilings whose stationarity combinations are bounded one by one
 FIRST_BATCH = 256         # mappings costed in the first batch (then doubling)
+PROBE = 64                # best pairs of the best-bound spatial choice costed before any other is tiled
 REFINE_TILINGS = 3        # tilings whose loop orders are refined exhaustively
 REFINE_SHARE = 0.25       # of the budget kept for refinement
 
@@ -87,67 +89,108 @@ class Found:
 
 def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
     """Cost candidate mappings of ``layer`` on ``acc`` (see the module docstring)."""
-    a = acc.first_per_pe_level
     found = Found(policy.objective)
     temporal, perm, axes = naive_mapping(layer, acc, policy)
     pending: Chunk | None = Chunk(temporal[None], perm[None], axes[None])
     budget = max(1, int(policy.candidates * (1 - REFINE_SHARE)))
-    first, later, later_p, later_s = spatial_shortlist(layer, acc, policy)
-    pending = _descend(layer, acc, policy, found, first, budget, pending)
-    if pending is None:                       # a second pass over the choices a bound cannot rule out
-        pending = _descend(layer, acc, policy, found, later[~found.cannot_win(later_p, later_s)], budget, pending)
+    choices, c_p, c_s = spatial_shortlist(layer, acc, policy)
+    pairs = _Pairs(layer, acc, policy)
+    tiled, size = 0, FIRST_BATCH
+    if len(choices):                          # probe the best-bound choice for an early incumbent
+        pairs.add(choices[:1])
+        tiled = 1
+        take = pairs.next_batch(PROBE, np.inf, found)
+        if len(take):
+            _cost(layer, acc, found, pairs.chunk(take).take(slice(0, budget)), pending)
+            pending = None
+    while found.evaluated < budget:
+        limit = c_p[tiled] if tiled < len(choices) else np.inf
+        take = pairs.next_batch(size, limit, found)
+        if not len(take):                     # tile the choices that come before the best pair left
+            if tiled == len(choices):
+                break
+            head = pairs.head(found)
+            new = tiled + np.flatnonzero(c_p[tiled:] <= max(head, c_p[tiled]))
+            pairs.add(choices[new[~found.cannot_win(c_p[new], c_s[new])]])
+            tiled = int(new[-1]) + 1
+            continue
+        _cost(layer, acc, found, pairs.chunk(take).take(slice(0, budget - found.evaluated)), pending)
+        pending = None
+        size *= 2
     if pending is not None:
-        found.add(pending, evaluate(layer, acc, pending.nest(a)))
+        found.add(pending, cost(layer, acc, pending))
     refine = _refinements(layer, found, policy, len(acc.levels))
     if refine is not None:
         refine = refine.take(slice(0, max(1, policy.candidates - found.evaluated)))
-        found.add(refine, evaluate(layer, acc, refine.nest(a)))
+        found.add(refine, cost(layer, acc, refine))
     return found
 
 
-def _descend(layer: Layer, acc: Accelerator, policy: SchedulePolicy, found: Found, spatial: np.ndarray,
-             budget: int, pending: Chunk | None) -> Chunk | None:
-    """Cost the (tiling, stationarity) pairs of ``spatial[S, 3, D]`` best bound first, in batches,
-    while some bound can win and ``budget`` allows. ``pending`` (the naive mapping) joins the first
-    batch; returns it if no batch was costed."""
-    L, D = len(acc.levels), len(layer.dims)
-    parts = [(t, tr, ax) for (t, tr), ax in zip(tilings(layer, acc, spatial), spatial) if len(t)]
-    if not parts:
-        return pending
-    T = np.concatenate([t for t, _, _ in parts])
-    AX = np.concatenate([np.broadcast_to(ax, (len(t), 3, D)) for t, _, ax in parts])
-    traffic = concat_traffic([tr for _, tr, _ in parts])
-    roles = role_combinations(L, policy.stationary)
-    first, second = objective_keys(policy.objective)
-    if len(T) > MAX_TILINGS:                 # keep the tilings with the best bound over all orders
-        e_best, c_best = best_bounds(layer, acc, traffic)
-        keep = np.lexsort((np.arange(len(T)), metric(e_best, c_best, second), metric(e_best, c_best, first)))
-        keep = np.sort(keep[:MAX_TILINGS])
-        T, AX, traffic = T[keep], AX[keep], traffic.take(keep)
-    energy, cycles = combination_bounds(layer, acc, traffic, roles)
-    allowed = allowed_combinations(layer, policy.stationary, T, roles)
-    p_lb = np.where(allowed, metric(energy, cycles, first), np.inf).ravel()
-    s_lb = metric(energy, cycles, second).ravel()
-    visit = np.lexsort((np.arange(p_lb.size), s_lb, p_lb))
-    visit = visit[np.isfinite(p_lb[visit])]
-    size, pos = FIRST_BATCH, 0
-    while pos < len(visit) and found.evaluated < budget:
-        if p_lb[visit[pos]] > found.best_p * (1 + TIE_TOLERANCE):
-            break
-        take = visit[pos:pos + size]
-        pos += len(take)
-        take = take[~found.cannot_win(p_lb[take], s_lb[take])]
-        if not len(take):
-            continue
-        tiling, combo = np.divmod(take, len(roles))
-        t = T[tiling]
-        chunk = Chunk(t, stationary_orders(layer, t, roles[combo]), AX[tiling]).unique()
-        chunk = chunk.take(slice(0, budget - found.evaluated))
-        if pending is not None:
-            chunk, pending = Chunk.concat([pending, chunk]), None
-        found.add(chunk, evaluate(layer, acc, chunk.nest(acc.first_per_pe_level)))
-        size *= 2
-    return pending
+def _cost(layer: Layer, acc: Accelerator, found: Found, chunk: Chunk, pending: Chunk | None) -> None:
+    """Cost ``chunk`` (with ``pending``, the naive mapping, if not costed yet) into ``found``."""
+    if pending is not None:
+        chunk = Chunk.concat([pending, chunk])
+    found.add(chunk, cost(layer, acc, chunk))
+
+
+class _Pairs:
+    """The (tiling, stationarity combination) pairs of the spatial choices tiled so far, with their
+    bounds, and which have been visited. Choices are added best bound first as the search needs
+    them, so a choice no better than the mappings already costed is never tiled."""
+
+    def __init__(self, layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> None:
+        self.layer, self.acc, self.policy = layer, acc, policy
+        self.roles = role_combinations(len(acc.levels), policy.stationary)
+        self.keys = objective_keys(policy.objective)
+        D = len(layer.dims)
+        self.T = np.zeros((0, len(acc.levels), D), dtype=np.int64)
+        self.AX = np.zeros((0, 3, D), dtype=np.int64)
+        self.p = np.zeros(0)
+        self.s = np.zeros(0)
+        self.left = np.zeros(0, dtype=np.int64)        # unvisited pairs, best bound first
+
+    def add(self, spatial: np.ndarray) -> None:
+        """Tile spatial choices ``spatial[S, 3, D]`` and put their pairs in the visiting order."""
+        parts = [(t, tr, ax) for (t, tr), ax in zip(tilings(self.layer, self.acc, spatial), spatial) if len(t)]
+        if not parts:
+            return
+        D = len(self.layer.dims)
+        T = np.concatenate([t for t, _, _ in parts])
+        AX = np.concatenate([np.broadcast_to(ax, (len(t), 3, D)) for t, _, ax in parts])
+        traffic = concat_traffic([tr for _, tr, _ in parts])
+        first, second = self.keys
+        if len(T) > MAX_TILINGS:                 # keep the tilings with the best bound over all orders
+            e_best, c_best = best_bounds(self.layer, self.acc, traffic)
+            keep = np.lexsort((np.arange(len(T)), metric(e_best, c_best, second), metric(e_best, c_best, first)))
+            keep = np.sort(keep[:MAX_TILINGS])
+            T, AX, traffic = T[keep], AX[keep], traffic.take(keep)
+        energy, cycles = combination_bounds(self.layer, self.acc, traffic, self.roles)
+        allowed = allowed_combinations(self.layer, self.policy.stationary, T, self.roles)
+        p = np.where(allowed, metric(energy, cycles, first), np.inf).ravel()
+        s = metric(energy, cycles, second).ravel()
+        offset = len(self.p)
+        self.T, self.AX = np.concatenate([self.T, T]), np.concatenate([self.AX, AX])
+        self.p, self.s = np.concatenate([self.p, p]), np.concatenate([self.s, s])
+        left = np.concatenate([self.left, offset + np.flatnonzero(np.isfinite(p))])
+        self.left = left[np.lexsort((left, self.s[left], self.p[left]))]
+
+    def head(self, found: Found) -> float:
+        """The best bound of an unvisited pair that can still win (``inf`` if none)."""
+        self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
+        return float(self.p[self.left[0]]) if len(self.left) else np.inf
+
+    def next_batch(self, size: int, limit: float, found: Found) -> np.ndarray:
+        """Up to ``size`` unvisited pairs that can win, best bound first, none with a bound above
+        ``limit`` (an untiled choice's bound); they count as visited."""
+        self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
+        n = min(size, int(np.searchsorted(self.p[self.left], limit, side="right")))
+        take, self.left = self.left[:n], self.left[n:]
+        return take
+
+    def chunk(self, take: np.ndarray) -> Chunk:
+        tiling, combo = np.divmod(take, len(self.roles))
+        t = self.T[tiling]
+        return Chunk(t, stationary_orders(self.layer, t, self.roles[combo]), self.AX[tiling]).unique()
 
 
 def _refinements(layer: Layer, found: Found, policy: SchedulePolicy, L: int) -> Chunk | None:

@@ -29,16 +29,15 @@ PER_AXIS = 12             # unrollings kept per array axis before combining (bes
 BEST_BY_BOUND = 8         # choices tiled first in any case, at most PER_FAMILY per family ...
 PER_FAMILY = 2
 LATTICE_BUDGET = 1500     # ... and more while their tile lattices hold at most this many points
-MAX_SPATIAL = 20          # at most this many, plus ...
 BEST_BY_UTILIZATION = 4   # ... the best utilized choices
 
 
 def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(first, later, later_primary, later_secondary)``: spatial choices ``[S, 3, D]`` to tile
-    first; and the rest of the ranking within :data:`LATTICE_BUDGET`, with the bounds (objective
-    values) a second pass compares with the best mapping found."""
-    options, q, traffic = remember(("shortlist",) + structure_key(layer, acc, policy), lambda: _choices(layer, acc, policy))
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(choices [S, 3, D], primary [S], secondary [S])``: the spatial choices the mapper may tile,
+    best bound first, with their tiling-free bounds (objective values) that the search compares
+    with the best mapping found before it tiles a choice."""
+    options, q, traffic = remember(("shortlist",) + _options_key(layer, acc, policy), lambda: _choices(layer, acc, policy))
     S = len(options)
     energy, cycles = combination_bounds(layer, acc, traffic, role_combinations(len(acc.levels), "any")[:1])
     first, second = objective_keys(policy.objective)
@@ -51,9 +50,15 @@ def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     lattice_points = np.array([math.prod(len(divisors(int(x))) for x in row) for row in q[ranked]])
     affordable = np.cumsum(lattice_points) <= LATTICE_BUDGET
     lead = (np.arange(S) < BEST_BY_BOUND) & (rank[order] < PER_FAMILY)
-    chosen = np.union1d(ranked[lead | affordable][:MAX_SPATIAL], np.arange(min(S, BEST_BY_UTILIZATION)))
-    later = ranked[affordable & ~np.isin(ranked, chosen)]
-    return options[chosen], options[later], p[later], s[later]
+    chosen = np.union1d(ranked[lead | affordable], np.arange(min(S, BEST_BY_UTILIZATION)))
+    chosen = chosen[np.lexsort((chosen, s[chosen], p[chosen]))]
+    return options[chosen], p[chosen], s[chosen]
+
+
+def _options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple:
+    """What the spatial choices and their tiling-free traffic depend on: not the capacities."""
+    key = structure_key(layer, acc, policy)
+    return key[:5] + (acc.traffic_key,) + key[6:]
 
 
 def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[np.ndarray, np.ndarray, Traffic]:

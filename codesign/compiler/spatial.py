@@ -88,13 +88,8 @@ def spatial_options(layer: Layer, acc: Accelerator, policy: SchedulePolicy, max_
     keeps all (the exhaustive mapping space).
     """
     sizes = (acc.rows, acc.cols, acc.macs_per_pe)
-    axes = []
-    for dims, size in zip(axis_dims(layer, acc, policy), sizes):
-        opts = axis_options(layer.bounds, dims, size, max_dims)
-        if per_axis is not None and len(opts) > per_axis:
-            best = np.argsort(-_axis_utilization(layer.bounds, opts), kind="stable")
-            opts = opts[np.union1d(best[:per_axis], [0])]              # option 0: no unrolling
-        axes.append(opts)
+    axes = [_kept_options(layer.bounds, dims, size, max_dims, per_axis)
+            for dims, size in zip(axis_dims(layer, acc, policy), sizes)]
     r, c, ln = (np.arange(len(a)) for a in axes)
     ri, ci, li = (x.ravel() for x in np.meshgrid(r, c, ln, indexing="ij"))
     rows, cols, lanes = axes[0][ri], axes[1][ci], axes[2][li]
@@ -103,6 +98,20 @@ def spatial_options(layer: Layer, acc: Accelerator, policy: SchedulePolicy, max_
     combos = np.stack([rows[ok], cols[ok], lanes[ok]], axis=1)
     util = utilization(layer.bounds, combos, acc.num_macs)
     return combos[np.argsort(-util, kind="stable")]
+
+
+@functools.lru_cache(maxsize=4096)
+def _kept_options(bounds: tuple[int, ...], dims: tuple[int, ...], size: int, max_dims: int,
+                  per_axis: int | None) -> np.ndarray:
+    """:func:`axis_options`, of which ``per_axis`` (if given) are kept: the best utilized and no
+    unrolling (so that the axes can always be combined). Cached (read-only): a search meets the
+    same layers on arrays of the same sizes again and again."""
+    opts = axis_options(bounds, dims, size, max_dims)
+    if per_axis is not None and len(opts) > per_axis:
+        best = np.argsort(-_axis_utilization(bounds, opts), kind="stable")
+        opts = opts[np.union1d(best[:per_axis], [0])]              # option 0: no unrolling
+    opts.setflags(write=False)
+    return opts
 
 
 def _axis_utilization(bounds: tuple[int, ...], opts: np.ndarray) -> np.ndarray:
@@ -115,3 +124,8 @@ def utilization(bounds: tuple[int, ...], combos: np.ndarray, num_macs: int) -> n
     b = np.array(bounds, dtype=np.int64)
     steps = np.prod(-(-b // np.prod(combos, axis=1)), axis=1)
     return float(np.prod(b)) / (steps * num_macs)
+
+
+def clear_cache() -> None:
+    """Forget the cached axis options."""
+    _kept_options.cache_clear()

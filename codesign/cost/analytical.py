@@ -37,7 +37,7 @@ class CostBatch:
     mac_energy_pj: float            # MACs x energy per MAC (same for all mappings)
     utilization: np.ndarray         # [M] real MACs / (cycles x MAC units)
     fits: np.ndarray                # [M] every level's tiles fit its capacity
-    accesses: Accesses              # per-instance counts [M, L, 3]
+    accesses: Accesses | None       # per-instance counts [M, L, 3] (None when priced from a Usage)
     level_instances: np.ndarray     # [M, L] utilized instances per level
 
 
@@ -61,7 +61,8 @@ def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
             check_headroom(tabs, ch, rows)
         tcs = tensor_chunks(tabs, ch)
         counts = count_chunk(tcs, keeps, ch, (out.reads[..., rows], out.fills[..., rows], out.updates[..., rows]))
-        _costs(out, rows, counts, ch, tcs, keeps, role_bytes, static, acc)
+        bpi, need = _usage(out.inst[:, rows], counts, ch, tcs, keeps, role_bytes, static)
+        _price(out, rows, bpi, out.inst[:, rows], ch.macs.astype(np.float64), need, static, acc)
     utilization = layer.macs / (out.cycles * acc.num_macs)
     mapping_last = (out.reads, out.fills, out.updates, out.inst, out.level_cycles, out.level_energy)
     reads, fills, updates, inst, level_cycles, level_energy = (np.moveaxis(a, -1, 0) for a in mapping_last)
@@ -124,19 +125,74 @@ def _row_sum(rows: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _costs(out: _Outputs, rows: slice, counts: tuple[np.ndarray, np.ndarray, np.ndarray], ch: Chunk,
-           tcs: list[TensorChunk], keeps: tuple[tuple[bool, ...], ...], role_bytes: np.ndarray, static: _Static,
-           acc: Accelerator) -> None:
-    """Latency, energy and capacity of one chunk from its counts (``[L, 3, m]`` each, already in
-    ``out``) into ``out[rows]``.
+@dataclass(frozen=True)
+class Usage:
+    """What a batch of M mappings uses before anything is priced, mapping-last: bytes moved per
+    instance of each level ``[L, M]``, utilized instances ``[L, M]``, compute cycles ``[M]`` and
+    the bytes each level's kept tiles need ``[L, M]`` (before double buffering).
 
-    Mapping-last, all levels at once (``[L, m]`` arrays); every float is formed as in a
-    mapping-first evaluation (same operations, same order of additions), so results are
-    bit-identical to it.
+    It depends on the layer, the mapping, the precision and which levels hold which tensors,
+    never on energies, bandwidths or capacities: :func:`price` turns it into a :class:`CostBatch`
+    for any accelerator with the same :attr:`~codesign.hardware.accelerator.Accelerator.traffic_key`,
+    bit-identical to :func:`evaluate`.
+    """
+
+    bytes_per_instance: np.ndarray
+    inst: np.ndarray
+    compute: np.ndarray
+    need: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.compute.shape[0])
+
+
+def measure(layer: Layer, acc: Accelerator, nest: NestBatch) -> Usage:
+    """The :class:`Usage` of every mapping in ``nest`` (counted as :func:`evaluate` counts)."""
+    M, L, D = nest.temporal.shape
+    tabs = [tensor_table(t, D) for t in layer.tensors]
+    keeps = tuple(acc.keeps(role) for role in ROLES)
+    role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
+    static = _Static.of(acc, layer, role_bytes)
+    usage = Usage(np.empty((L, M)), np.empty((L, M), dtype=np.int64), np.empty(M), np.empty((L, M)))
+    counts_out = tuple(np.empty((L, 3, M), dtype=np.int64) for _ in range(3))
+    for rows in chunks(nest):
+        ch = make_chunk(nest, rows, tabs=tabs)
+        if ch.temporal.dtype == np.int64:
+            check_headroom(tabs, ch, rows)
+        tcs = tensor_chunks(tabs, ch)
+        counts = count_chunk(tcs, keeps, ch, tuple(c[..., rows] for c in counts_out))
+        usage.bytes_per_instance[:, rows], usage.need[:, rows] = _usage(usage.inst[:, rows], counts, ch, tcs, keeps,
+                                                                        role_bytes, static)
+        usage.compute[rows] = ch.macs
+    return usage
+
+
+def price(layer: Layer, acc: Accelerator, usage: Usage) -> CostBatch:
+    """:class:`CostBatch` of mappings from their :class:`Usage` on ``acc`` (``accesses`` is None)."""
+    L, M = usage.inst.shape
+    role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
+    static = _Static.of(acc, layer, role_bytes)
+    out = _Outputs.empty(M, L)
+    rows = slice(0, M)
+    out.inst[...] = usage.inst
+    _price(out, rows, usage.bytes_per_instance, out.inst, usage.compute, usage.need, static, acc)
+    utilization = layer.macs / (out.cycles * acc.num_macs)
+    inst, level_cycles, level_energy = (np.moveaxis(a, -1, 0) for a in (out.inst, out.level_cycles, out.level_energy))
+    return CostBatch(out.cycles, out.compute, level_cycles, out.energy, level_energy, static.mac_pj, utilization,
+                     out.fits, None, inst)
+
+
+def _usage(inst: np.ndarray, counts: tuple[np.ndarray, np.ndarray, np.ndarray], ch: Chunk, tcs: list[TensorChunk],
+           keeps: tuple[tuple[bool, ...], ...], role_bytes: np.ndarray, static: _Static) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes per instance and capacity bytes needed (``[L, m]`` each) of one chunk from its counts
+    (``[L, 3, m]`` each); utilized instances are written into ``inst`` (``[L, m]``).
+
+    Mapping-last, all levels at once; every float is formed as in a mapping-first evaluation
+    (same operations, same order of additions), so results are bit-identical to it.
     """
     L, _, m = ch.temporal.shape
     reads, fills, updates = counts
-    inst = out.inst[:, rows]
     inst[...] = 1
     for s, at in enumerate(ch.fanout_at):
         if at < L:                                    # spatial factors multiply to at most the fanout size
@@ -150,12 +206,24 @@ def _costs(out: _Outputs, rows: slice, counts: tuple[np.ndarray, np.ndarray, np.
     # the outermost level travel at accumulator width. At level 0, updates - reads = |outputs|.
     final = updates[0, 2] - reads[0, 2]
     bytes_per_instance[0] -= final * static.out_extra_bytes
+
+    # capacity: per level, the kept tiles' bytes added in role order (a role not kept adds 0.0)
+    need = np.zeros((L, m))
+    for role, tc in enumerate(tcs):
+        need = need + tc.tiles() * (role_bytes[role] * np.array(keeps[role], dtype=np.float64))[:, None]
+    return bytes_per_instance, need
+
+
+def _price(out: _Outputs, rows: slice, bytes_per_instance: np.ndarray, inst: np.ndarray, compute: np.ndarray,
+           need: np.ndarray, static: _Static, acc: Accelerator) -> None:
+    """Latency, energy and capacity of one chunk from its usage (``[L, m]`` arrays, ``compute [m]``)
+    into ``out[rows]``; the same operations in the same order wherever the usage comes from."""
+    L, m = bytes_per_instance.shape
     level_energy = bytes_per_instance * inst
     level_energy *= static.access_pj[:, None]
     out.level_energy[:, rows] = level_energy
     out.energy[rows] = _row_sum(list(level_energy)) + static.mac_pj
 
-    compute = ch.macs.astype(np.float64)
     out.compute[rows] = compute
     level_cycles = bytes_per_instance / static.bpc[:, None]
     out.level_cycles[:, rows] = level_cycles
@@ -166,10 +234,6 @@ def _costs(out: _Outputs, rows: slice, counts: tuple[np.ndarray, np.ndarray, np.
         overlapped = functools.reduce(np.maximum, [level_cycles[lv] for lv in range(L) if static.db[lv]])
     out.cycles[rows] = np.maximum(serial, overlapped)
 
-    # capacity: per level, the kept tiles' bytes added in role order (a role not kept adds 0.0)
-    need = np.zeros((L, m))
-    for role, tc in enumerate(tcs):
-        need = need + tc.tiles() * (role_bytes[role] * np.array(keeps[role], dtype=np.float64))[:, None]
     sized = [lv for lv, level in enumerate(acc.levels) if level.size_bytes is not None]
     if sized:
         need = need[sized] * np.where(static.db[sized], 2.0, 1.0)[:, None]

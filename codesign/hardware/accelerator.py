@@ -90,6 +90,12 @@ class Accelerator:
         differ only in what a byte or a cycle costs (energies, bandwidths, clock)."""
         return (self.precision, tuple((lv.shared, lv.size_bytes, lv.holds, lv.double_buffered) for lv in self.levels))
 
+    @property
+    def traffic_key(self) -> tuple:
+        """:attr:`capacity_key` without the capacities: what a mapping's byte traffic depends on
+        (which tilings fit is the capacities' part)."""
+        return (self.precision, tuple((lv.shared, lv.holds, lv.double_buffered) for lv in self.levels))
+
     def keeps(self, role: str) -> tuple[bool, ...]:
         return tuple(role in level.holds for level in self.levels)
 

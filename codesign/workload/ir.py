@@ -55,6 +55,20 @@ class Layer:
     count: int = 1
     params: int = 0
 
+    def __hash__(self) -> int:
+        # the mapper's memo keys hash a layer thousands of times per design: hash the fields once
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.name, self.op, self.dims, self.bounds, self.tensors, self.count, self.params))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}   # string hashes differ per process
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     @property
     def macs(self) -> int:
         """Multiply-accumulates of one occurrence."""
