@@ -29,11 +29,11 @@ MAX_INNER = 256          # innermost tiles kept (the largest) when more fit
 MAX_CHAINS = 4096        # partial tilings kept per level between (the largest tiles)
 
 
-def level_fits(layer: Layer, acc: Accelerator, lat: Lattice, axes: np.ndarray) -> np.ndarray:
-    """``[G, L]``: whether cumulative tile ``lat.points[g]`` fits level ``l`` under spatial ``axes[3, D]``."""
-    inner = lat.points * axes[2]
-    outer = inner * axes[0] * axes[1]
-    out = np.ones((lat.size, len(acc.levels)), dtype=bool)
+def level_fits(layer: Layer, acc: Accelerator, points: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """``[G, L]``: whether cumulative tile ``points[g]`` fits level ``l`` under spatial ``axes[g]`` (``[G, 3, D]``)."""
+    inner = points * axes[:, 2]
+    outer = inner * axes[:, 0] * axes[:, 1]
+    out = np.ones((len(points), len(acc.levels)), dtype=bool)
     for lv, level in enumerate(acc.levels):
         if level.size_bytes is not None:
             extent = outer if lv < acc.first_per_pe_level else inner
@@ -41,47 +41,130 @@ def level_fits(layer: Layer, acc: Accelerator, lat: Lattice, axes: np.ndarray) -
     return out
 
 
-def tiling_candidates(layer: Layer, acc: Accelerator, axes: np.ndarray) -> np.ndarray:
-    """Temporal factors ``[T, L, D]`` of the candidate tilings for spatial choice ``axes[3, D]``."""
-    L, D = len(acc.levels), len(layer.dims)
-    q = tuple(-(-b // int(f)) for b, f in zip(layer.bounds, np.prod(axes, axis=0)))
+def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[np.ndarray]:
+    """Temporal factors ``[T, L, D]`` of the candidate tilings of each spatial choice ``spatial[s]``
+    (``[S, 3, D]``). The choices are tiled together, on their tile lattices joined into one
+    (:class:`Lattices`): the work is a few dozen array operations whatever the number of choices."""
+    L, D, S = len(acc.levels), len(layer.dims), len(spatial)
+    q = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(spatial, axis=1))          # [S, D]
     if L == 1:
-        return np.array(q, dtype=np.int64).reshape(1, 1, D)
-    lat = lattice(q)
-    ok = level_fits(layer, acc, lat, axes)
+        return [row.reshape(1, 1, D) for row in q]
+    lat = Lattices([lattice(tuple(int(x) for x in row)) for row in q])
+    ok = level_fits(layer, acc, lat.points, spatial[lat.seg])
     P = lat.points
-    inner = np.flatnonzero(ok[:, L - 1])
     if L == 2:
         inner = np.flatnonzero(lat.maximal(ok[:, 1]))
-    elif len(inner) > MAX_INNER:
-        need = np.prod(P[inner], axis=1)
-        inner = inner[np.argsort(-need, kind="stable")[:MAX_INNER]]
+    else:
+        inner = np.flatnonzero(ok[:, L - 1])
+        seg = lat.seg[inner]
+        crowded = np.bincount(seg, minlength=S)[seg] > MAX_INNER      # keep the largest tiles, largest first
+        key = np.where(crowded, -np.prod(P[inner], axis=1), 0)
+        order = np.lexsort((np.arange(len(inner)), key, seg))
+        inner = inner[order][_rank_in_run(seg[order]) < MAX_INNER]
     chains = inner[:, None]
     rel = [t.relevant(D) for t in layer.tensors]
     for lv in range(L - 2, 0, -1):
         child = chains[:, 0]
         fits_here = ok[child, lv]
         chains, child = chains[fits_here], child[fits_here]
-        biggest = np.flatnonzero(lat.maximal(ok[:, lv]))
-        above = np.all(P[biggest][None, :, :] % P[child][:, None, :] == 0, axis=2)      # [N, |max|]
-        rows, cols = np.nonzero(above)
-        options = [np.stack([biggest[cols], rows], axis=1), np.stack([child, np.arange(len(child))], axis=1)]
+        N = len(child)
+        biggest = np.flatnonzero(lat.maximal(ok[:, lv]))                 # by segment, then index
+        rows, cols = _same_segment_pairs(lat.seg[child], lat.seg[biggest], S)
+        above = np.all(P[biggest[cols]] % P[child[rows]] == 0, axis=1)
+        rows, cols = rows[above], cols[above]
+        options = [np.stack([biggest[cols], rows], axis=1), np.stack([child, np.arange(N)], axis=1)]
         for r in rel:
-            free = np.flatnonzero(~np.array(r))
-            grown = lat.grow(ok[:, lv], child, free)
-            options.append(np.stack([grown, np.arange(len(child))], axis=1))
+            grown = lat.grow(ok[:, lv], child, np.flatnonzero(~np.array(r)))
+            options.append(np.stack([grown, np.arange(N)], axis=1))
         pairs = np.concatenate(options)
-        _, first = np.unique(pairs[:, 0] * len(chains) + pairs[:, 1], return_index=True)
+        _, first = np.unique(pairs[:, 0] * N + pairs[:, 1], return_index=True)
         picked = pairs[np.sort(first)]
-        if len(picked) > MAX_CHAINS:     # deep hierarchies: keep the largest tiles of this level
-            picked = picked[np.sort(np.argsort(-np.prod(P[picked[:, 0]], axis=1), kind="stable")[:MAX_CHAINS])]
+        pseg = lat.seg[picked[:, 0]]
+        crowded = np.bincount(pseg, minlength=S)[pseg] > MAX_CHAINS     # deep hierarchies: the largest tiles
+        if crowded.any():
+            order = np.lexsort((np.arange(len(picked)), -np.prod(P[picked[:, 0]], axis=1), pseg))
+            keep = ~crowded
+            keep[order[_rank_in_run(pseg[order]) < MAX_CHAINS]] = True
+            picked = picked[keep]
         chains = np.concatenate([picked[:, :1], chains[picked[:, 1]]], axis=1)
-    parent = P[chains[:, 0]] if L > 2 else np.broadcast_to(np.array(q), (len(chains), D))
-    keep = _maximal_within(lat, ok[:, L - 1], chains[:, -1], parent)
-    chains = chains[keep]
-    cumulative = np.concatenate([np.broadcast_to(np.array(q), (len(chains), 1, D)), P[chains]], axis=1)
+    cseg = lat.seg[chains[:, -1]] if len(chains) else np.zeros(0, dtype=np.int64)
+    parent = P[chains[:, 0]] if L > 2 else q[cseg]
+    keep = lat.maximal_within(ok[:, L - 1], chains[:, -1], parent)
+    chains, cseg = chains[keep], cseg[keep]
+    order = np.argsort(cseg, kind="stable")
+    chains, cseg = chains[order], cseg[order]
+    cumulative = np.concatenate([q[cseg][:, None, :], P[chains]], axis=1)
     outer = np.concatenate([cumulative[:, 1:], np.ones((len(chains), 1, D), dtype=np.int64)], axis=1)
-    return cumulative // outer
+    return np.split(cumulative // outer, np.cumsum(np.bincount(cseg, minlength=S))[:-1])
+
+
+class Lattices:
+    """Several tile lattices (:class:`~codesign.compiler.tiles.Lattice`) joined: point ``g`` of the
+    join is a point of lattice ``seg[g]``; every lattice operation acts on each lattice alone."""
+
+    def __init__(self, parts: list[Lattice]) -> None:
+        sizes = np.array([p.size for p in parts], dtype=np.int64)
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.seg = np.repeat(np.arange(len(parts)), sizes)
+        self.points = np.concatenate([p.points for p in parts])
+        self.digits = np.concatenate([p.digits for p in parts])
+        self.radix = np.stack([p.radix for p in parts])                                    # [S, D]
+        self.stride = np.stack([p.stride for p in parts])                                  # [S, D]
+        K = int(self.radix.max())
+        self.divs = np.zeros(self.radix.shape + (K,), dtype=np.int64)                     # [S, D, K]
+        for s, p in enumerate(parts):
+            for d, v in enumerate(p.divs):
+                self.divs[s, d, :len(v)] = v
+        n = max(p.prime_steps.shape[1] for p in parts)
+        self.steps = np.full((len(self.points), n), -1, dtype=np.int64)
+        for p, at in zip(parts, offset):
+            st = p.prime_steps
+            self.steps[at:at + p.size, :st.shape[1]] = np.where(st >= 0, st + at, -1)
+
+    def maximal(self, member: np.ndarray) -> np.ndarray:
+        """:meth:`Lattice.maximal` of each lattice."""
+        up = self.steps
+        return member & ~((up >= 0) & member[np.maximum(up, 0)]).any(axis=1)
+
+    def grow(self, member: np.ndarray, start: np.ndarray, dims: np.ndarray) -> np.ndarray:
+        """:meth:`Lattice.grow` of each start point in its own lattice."""
+        cur = start.copy()
+        seg = self.seg[start]
+        for d in dims:
+            digit = self.digits[cur, d]
+            K = self.divs.shape[2]
+            stride = self.stride[seg, d]
+            target = cur[:, None] + (np.arange(K)[None, :] - digit[:, None]) * stride[:, None]
+            divs = self.divs[seg, d]                                                       # [N, K]
+            here = np.take_along_axis(divs, digit[:, None], axis=1)
+            ok = (np.arange(K)[None, :] < self.radix[seg, d][:, None]) & (divs % here == 0)
+            ok &= member[np.clip(target, 0, len(member) - 1)]
+            best = np.where(ok.any(axis=1), K - 1 - np.argmax(ok[:, ::-1], axis=1), digit)
+            cur = cur + (best - digit) * stride
+        return cur
+
+    def maximal_within(self, member: np.ndarray, idx: np.ndarray, parent: np.ndarray) -> np.ndarray:
+        """Whether tile ``idx[N]`` takes no prime factor more and still fits and divides ``parent[N, D]``."""
+        up = self.steps[idx]                                                               # [N, n]
+        safe = np.maximum(up, 0)
+        divides = np.all(parent[:, None, :] % self.points[safe] == 0, axis=2)
+        return ~((up >= 0) & member[safe] & divides).any(axis=1)
+
+
+def _rank_in_run(group: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal values (``group`` sorted). ``[N]``."""
+    starts = np.searchsorted(group, group, side="left")
+    return np.arange(len(group)) - starts
+
+
+def _same_segment_pairs(a: np.ndarray, b: np.ndarray, S: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``(i, j)`` with ``a[i] == b[j]`` (``b`` sorted), ``i`` ascending then ``j`` ascending."""
+    count = np.bincount(b, minlength=S)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    reps = count[a]
+    rows = np.repeat(np.arange(len(a)), reps)
+    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    return rows, start[a][rows] + within
 
 
 def greedy_tiles(layer: Layer, acc: Accelerator, axes: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -108,11 +191,3 @@ def greedy_tiles(layer: Layer, acc: Accelerator, axes: np.ndarray, order: np.nda
             temporal[:, lv, d] = np.where(ok.any(axis=1), f[np.argmax(ok, axis=1)], 1)
     temporal[:, 0] = q // np.prod(temporal[:, 1:], axis=1)
     return temporal
-
-
-def _maximal_within(lat: Lattice, member: np.ndarray, idx: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """Whether tile ``idx[N]`` takes no prime factor more and still fits and divides ``parent[N, D]``."""
-    up = lat.prime_steps[idx]                                                     # [N, n]
-    safe = np.maximum(up, 0)
-    divides = np.all(parent[:, None, :] % lat.points[safe] == 0, axis=2)
-    return ~((up >= 0) & member[safe] & divides).any(axis=1)

@@ -89,7 +89,7 @@ def tilings(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[tuple[n
     found: list[tuple[np.ndarray, Traffic] | None] = [lookup(k) for k in keys]
     missing = [i for i, f in enumerate(found) if f is None]
     if missing:
-        temporals = [tiling_candidates(layer, acc, spatial[i]) for i in missing]
+        temporals = tiling_candidates(layer, acc, spatial[missing])
         T = np.concatenate(temporals)
         AX = np.concatenate([np.broadcast_to(spatial[i], (len(t), 3, len(layer.dims))) for i, t in zip(missing, temporals)])
         traffic = traffic_bounds(layer, acc, T, AX[:, 0] * AX[:, 1], AX[:, 2]) if len(T) else None
