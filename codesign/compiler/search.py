@@ -39,7 +39,7 @@ from codesign.workload.ir import Layer
 
 MAX_TILINGS = 3000        # tilings whose stationarity combinations are bounded one by one
 FIRST_BATCH = 256         # mappings costed in the first batch (then doubling)
-PROBE = 64                # best pairs of the best-bound spatial choice costed before any other is tiled
+PROBE = 64                # pairs of the best-bound spatial choice in the first batch, whatever the others' bounds
 REFINE_TILINGS = 3        # tilings whose loop orders are refined exhaustively
 REFINE_SHARE = 0.25       # of the budget kept for refinement
 
@@ -95,17 +95,13 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
     budget = max(1, int(policy.candidates * (1 - REFINE_SHARE)))
     choices, c_p, c_s = spatial_shortlist(layer, acc, policy)
     pairs = _Pairs(layer, acc, policy)
-    tiled, size = 0, FIRST_BATCH
-    if len(choices):                          # probe the best-bound choice for an early incumbent
+    tiled, size, probe = 0, FIRST_BATCH, PROBE
+    if len(choices):                          # the best-bound choice first: probe it for an incumbent
         pairs.add(choices[:1])
         tiled = 1
-        take = pairs.next_batch(PROBE, np.inf, found)
-        if len(take):
-            _cost(layer, acc, found, pairs.chunk(take).take(slice(0, budget)), pending)
-            pending = None
     while found.evaluated < budget:
         limit = c_p[tiled] if tiled < len(choices) else np.inf
-        take = pairs.next_batch(size, limit, found)
+        take = pairs.next_batch(size, limit, found, probe)
         if not len(take):                     # tile the choices that come before the best pair left
             if tiled == len(choices):
                 break
@@ -115,7 +111,7 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
             tiled = int(new[-1]) + 1
             continue
         _cost(layer, acc, found, pairs.chunk(take).take(slice(0, budget - found.evaluated)), pending)
-        pending = None
+        pending, probe = None, 0
         size *= 2
     if pending is not None:
         found.add(pending, cost(layer, acc, pending))
@@ -179,11 +175,11 @@ class _Pairs:
         self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
         return float(self.p[self.left[0]]) if len(self.left) else np.inf
 
-    def next_batch(self, size: int, limit: float, found: Found) -> np.ndarray:
+    def next_batch(self, size: int, limit: float, found: Found, at_least: int = 0) -> np.ndarray:
         """Up to ``size`` unvisited pairs that can win, best bound first, none with a bound above
-        ``limit`` (an untiled choice's bound); they count as visited."""
+        ``limit`` (an untiled choice's bound) but the first ``at_least``; they count as visited."""
         self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
-        n = min(size, int(np.searchsorted(self.p[self.left], limit, side="right")))
+        n = min(size, max(at_least, int(np.searchsorted(self.p[self.left], limit, side="right"))))
         take, self.left = self.left[:n], self.left[n:]
         return take
 

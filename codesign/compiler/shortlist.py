@@ -37,18 +37,17 @@ def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     """``(choices [S, 3, D], primary [S], secondary [S])``: the spatial choices the mapper may tile,
     best bound first, with their tiling-free bounds (objective values) that the search compares
     with the best mapping found before it tiles a choice."""
-    options, q, traffic = remember(("shortlist",) + _options_key(layer, acc, policy), lambda: _choices(layer, acc, policy))
+    options, family, points, traffic = remember(("shortlist",) + _options_key(layer, acc, policy),
+                                                lambda: _choices(layer, acc, policy))
     S = len(options)
     energy, cycles = combination_bounds(layer, acc, traffic, role_combinations(len(acc.levels), "any")[:1])
     first, second = objective_keys(policy.objective)
     p, s = metric(energy, cycles, first)[:, 0], metric(energy, cycles, second)[:, 0]
     by_bound = np.lexsort((np.arange(S), s, p))
-    _, family = np.unique((options[by_bound] > 1).reshape(S, -1), axis=0, return_inverse=True)
-    rank = _rank_in_group(family.ravel())
+    rank = _rank_in_group(family[by_bound])
     order = np.lexsort((np.arange(S), rank))              # best of every family, then second best, ...
     ranked = by_bound[order]
-    lattice_points = np.array([math.prod(len(divisors(int(x))) for x in row) for row in q[ranked]])
-    affordable = np.cumsum(lattice_points) <= LATTICE_BUDGET
+    affordable = np.cumsum(points[ranked]) <= LATTICE_BUDGET
     lead = (np.arange(S) < BEST_BY_BOUND) & (rank[order] < PER_FAMILY)
     chosen = np.union1d(ranked[lead | affordable], np.arange(min(S, BEST_BY_UTILIZATION)))
     chosen = chosen[np.lexsort((chosen, s[chosen], p[chosen]))]
@@ -61,13 +60,19 @@ def _options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tupl
     return key[:5] + (acc.traffic_key,) + key[6:]
 
 
-def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[np.ndarray, np.ndarray, Traffic]:
-    """Spatial choices ``[S, 3, D]``, the temporal bounds left ``[S, D]`` and their tiling-free traffic."""
+def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Traffic]:
+    """Spatial choices ``[S, 3, D]``, their families (which dimensions each axis unrolls) ``[S]``,
+    the points of their tile lattices ``[S]`` and their tiling-free traffic."""
     options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
+    S = len(options)
     q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
-    temporal = np.ones((len(options), len(acc.levels), len(layer.dims)), dtype=np.int64)
+    _, family = np.unique((options > 1).reshape(S, -1), axis=0, return_inverse=True)
+    points = np.array([math.prod(len(divisors(int(x))) for x in row) for row in q], dtype=np.int64)
+    temporal = np.ones((S, len(acc.levels), len(layer.dims)), dtype=np.int64)
     temporal[:, 0, :] = q
-    return options, q, traffic_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2], tiling_free=True)
+    traffic = traffic_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2], tiling_free=True)
+    return options, family.ravel(), points, traffic
 
 
 def _rank_in_group(group: np.ndarray) -> np.ndarray:

@@ -203,7 +203,8 @@ class Lattice:
         return cur
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=2048)
 def lattice(q: tuple[int, ...]) -> Lattice:
-    """The (cached) :class:`Lattice` of ``q``."""
+    """The (cached) :class:`Lattice` of ``q`` (a design's layers and spatial choices need several
+    hundred; designs sharing an array need the same ones again)."""
     return Lattice(q)
