@@ -6,8 +6,9 @@ search makes:
 
 - design evaluation: :func:`codesign.flow.evaluate_design` (build, map every layer, cost), split
   into the mapper (:func:`codesign.compiler.mapper.map_layer` without the cost-core calls it
-  makes), the cost model (:func:`codesign.cost.analytical.evaluate`, every batch of mappings the
-  mapper costs) and the rest (building the accelerator, vector operators, metrics);
+  makes), the cost model (:func:`codesign.compiler.costed.cost`, every batch of mappings the
+  mapper costs: counting the mappings whose usage is not remembered yet, then pricing all) and
+  the rest (building the accelerator, vector operators, metrics);
 - sampling: optuna's ``Trial`` creation and ``suggest_*`` (the sampler), journal writes excluded;
 - recording: constraints, result attribute and ``tell``, journal writes excluded;
 - journal writes: every append to ``journal.log`` (each one is fsynced);
@@ -61,10 +62,25 @@ def instrument(clock: Clock) -> None:
     """Put timers around evaluation, sampling, recording and journal appends (this process only)."""
     real_run_trial = runner.run_trial
     from codesign import flow
-    from codesign.compiler import mapper, search
+    from codesign.compiler import costed, mapper, search
 
     flow.map_layer = clock.wrap("  mapper (incl. cost model)", flow.map_layer)
-    mapper.evaluate = search.evaluate = clock.wrap("  cost model", search.evaluate)
+    mapper.evaluate = clock.wrap("  cost model", mapper.evaluate)
+    search.cost = clock.wrap("  cost model", search.cost)
+    real_measure = costed.measure
+
+    def measure(layer: Any, acc: Any, nest: Any) -> Any:
+        clock.calls["mappings counted"] += nest.size
+        return real_measure(layer, acc, nest)
+
+    costed.measure = clock.wrap("    counting mappings not remembered", measure)
+    real_cost = search.cost
+
+    def cost(layer: Any, acc: Any, chunk: Any) -> Any:
+        clock.calls["mappings costed"] += chunk.size
+        return real_cost(layer, acc, chunk)
+
+    search.cost = cost
     runner.evaluate_design = clock.wrap("design evaluation", runner.evaluate_design)
     runner.start_trial = clock.wrap("sampling (ask + suggest)", runner.start_trial)
     JournalFileBackend.append_logs = clock.wrap("journal writes", JournalFileBackend.append_logs)  # type: ignore[method-assign]
@@ -117,8 +133,11 @@ def main() -> None:
     print(f"wall {wall:.2f} s   throughput {n / wall:.2f} trials/s   mean {wall / n * 1000:.0f} ms per trial\n")
     mapping = clock.seconds.pop("  mapper (incl. cost model)", 0.0)
     cost = clock.seconds.pop("  cost model", 0.0)
+    counting = clock.seconds.pop("    counting mappings not remembered", 0.0)
     evaluation = clock.seconds["design evaluation"]
     parts = {"design evaluation": [("  mapper (tiling, bounds, search)", mapping - cost), ("  cost model", cost),
+                                   ("    counting mappings not remembered", counting),
+                                   ("    pricing, lookups", cost - counting),
                                    ("  build, vector ops, metrics", evaluation - mapping)]}
     rows = [("phase", "total s", "ms/trial", "share")]
     for p in phases:
@@ -129,6 +148,9 @@ def main() -> None:
     overhead = wall - clock.seconds["design evaluation"]
     print(f"\noptuna sampling + storage + codesign bookkeeping: {overhead / n * 1000:.1f} ms per trial "
           f"({clock.calls['journal writes'] / n:.1f} journal appends per trial)")
+    costed_n, counted = clock.calls["mappings costed"], clock.calls["mappings counted"]
+    print(f"cost model: {costed_n / n:.0f} mappings costed per trial, {counted / max(1, costed_n):.0%} of them counted "
+          f"afresh (the rest priced from remembered usage, codesign/compiler/costed.py)")
 
 
 if __name__ == "__main__":
