@@ -2,18 +2,23 @@
 
 For one (squeezed) layer on one accelerator:
 
-1. **Tilings**: for a shortlist of spatial choices (:mod:`codesign.compiler.shortlist`), the
-   capacity-fitting, dominance-pruned tilings (:mod:`codesign.compiler.candidates`), remembered
-   across accelerators with the same capacities (:mod:`codesign.compiler.memo`).
-2. **Bounds**: every (tiling, per-level stationarity combination) pair gets a lower bound on
-   energy and latency (:mod:`codesign.compiler.bounds`); pairs are visited best bound first.
-3. **Batches**: visited pairs are costed by :func:`codesign.cost.analytical.evaluate` with
-   their stationarity orders (:mod:`codesign.compiler.orders`), in batches that double in size.
-   A pair whose bound cannot beat the best mapping so far is skipped; the search ends when
-   none is left (the result is then the best of the whole candidate set) or the budget
-   (``policy.candidates`` costed mappings) is spent. A second pass tiles the shortlist's
-   remaining spatial choices whose bound can still win.
-4. **Refinement**: for the best few tilings, every order of each level's active loops.
+1. **Spatial choices**: a shortlist (:mod:`codesign.compiler.shortlist`), each with a lower
+   bound that holds for all its tilings, visited best bound first. A choice is tiled only when
+   the search reaches its bound and the bound can still beat the best mapping costed so far
+   (the best-bound choice first, alone: its best pairs give an early incumbent).
+2. **Tilings**: the capacity-fitting, dominance-pruned tilings of the choices being tiled
+   (:mod:`codesign.compiler.candidates`), remembered across accelerators with the same
+   capacities (:mod:`codesign.compiler.memo`).
+3. **Bounds**: every (tiling, per-level stationarity combination) pair gets a lower bound on
+   energy and latency (:mod:`codesign.compiler.bounds`); pairs are visited best bound first,
+   none past the bound of a choice not tiled yet.
+4. **Batches**: visited pairs are costed (:func:`codesign.compiler.costed.cost`, the cost core
+   with every mapping's usage remembered) with their stationarity orders
+   (:mod:`codesign.compiler.orders`), in batches that double in size. A pair whose bound cannot
+   beat the best mapping so far is skipped; the search ends when no pair or choice is left
+   that can (the result is then the best of the whole candidate set) or the budget
+   (``policy.candidates`` costed mappings) is spent.
+5. **Refinement**: for the best few tilings, every order of each level's active loops.
 
 The naive compiler's mapping (:mod:`codesign.compiler.naive`) is costed in the first batch, so
 the search never returns anything worse. Nothing is random: same inputs, same mapping.
