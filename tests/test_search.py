@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from codesign import api
 from codesign.dse.pareto import pareto_mask
+from codesign.dse.runner import evaluate_trial
 from codesign.spec.params import format_value
 
 DATA = Path(__file__).parent / "data"
@@ -302,3 +303,38 @@ def test_codesign_search_is_the_public_function(tmp_path: Path) -> None:
     result = codesign.search(codesign.load_space(TINY), trials=2, runs_dir=tmp_path)
     assert result.study == "tiny", result
     assert len(result.trials) == 2, result.trials
+
+
+def test_a_design_proposed_again_takes_the_earlier_outcome(tmp_path: Path) -> None:
+    """Samplers propose a design already evaluated (NSGA-II does, ~12% of 1,000 edge trials); the
+    trial takes the earlier trial's outcome (evaluation is deterministic) and says which."""
+    text = TINY.read_text()
+    for old, new in [("clock: {min: 200MHz, max: 1GHz, scale: log}", "clock: 500MHz"),
+                     ("rows: {min: 4, max: 16, scale: pow2}", "rows: 8"), ("cols: {min: 4, max: 16, scale: pow2}", "cols: 8"),
+                     ("bandwidth: {choice: [12.8GB/s, 25.6GB/s]}", "bandwidth: 12.8GB/s"),
+                     ("size: {min: 8KiB, max: 256KiB, scale: pow2}", "size: 64KiB"),
+                     ("size: {choice: [16B, 64B]}", "size: 64B"), ("seed: 0", "seed: 0\n  sampler: random")]:
+        assert old in text, old
+        text = text.replace(old, new)
+    space = tmp_path / "two.yaml"                 # 2 technologies x 2 dataflows: 4 designs
+    space.write_text(text)
+    (tmp_path / "tiny_model.yaml").write_text((DATA / "tiny_model.yaml").read_text())
+    search(space, "--runs-dir", tmp_path / "runs", "--trials", 10, cwd=tmp_path)
+    trials = trials_of(tmp_path / "runs" / "tiny" / "journal.log", "tiny")
+    assert_consistent(trials)
+    first = {}
+    again = [t for t in trials if "same_as" in t.user_attrs]
+    for t in trials:
+        first.setdefault(tuple(sorted(t.params.items())), t)
+    assert len(first) <= 4 and len(again) == len(trials) - len(first)
+    for t in again:
+        earlier = trials[t.user_attrs["same_as"]]
+        assert earlier is first[tuple(sorted(t.params.items()))] and earlier.number < t.number
+        assert (t.state, t.values, t.constraints, t.user_attrs["result"]) == \
+            (earlier.state, earlier.values, earlier.constraints, earlier.user_attrs["result"])
+    fresh = evaluate_trial(api.load_space(space), tmp_path, again[0].params)     # a new evaluation agrees
+    assert fresh.values == again[0].values and fresh.violations == again[0].constraints
+    front = read_csv(tmp_path / "runs" / "tiny" / "pareto.csv")                  # each design once
+    keys = [tuple(r[k] for k in r if k.startswith(("hardware.", "schedule."))) for r in front]
+    assert front and len(set(keys)) == len(keys)
+    assert all(int(r["number"]) == first[tuple(sorted(trials[int(r["number"])].params.items()))].number for r in front)

@@ -143,14 +143,24 @@ def evaluate_trial(space: Space, base: Path, params: dict, fidelity: str = "anal
     return Outcome(values, violations, record)
 
 
-def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fidelity: str = "analytical") -> FrozenTrial:
-    """Run one trial to a recorded end state (COMPLETE or FAIL with a reason)."""
+def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fidelity: str = "analytical",
+              known: dict[tuple, FrozenTrial] | None = None) -> FrozenTrial:
+    """Run one trial to a recorded end state (COMPLETE or FAIL with a reason).
+
+    A design the study has already evaluated (``known``: finished trials by :func:`design_key`;
+    samplers such as NSGA-II propose the same design again) is not evaluated again: evaluation is
+    deterministic, so the trial takes that trial's values, constraints and result, with the user
+    attribute ``same_as`` naming it.
+    """
     trial = start_trial(study, dists, conditions(space))
+    earlier = (known or {}).get(design_key(trial.params))
     try:
-        outcome = evaluate_trial(space, base, trial.params, fidelity)
+        outcome = evaluate_trial(space, base, trial.params, fidelity) if earlier is None else outcome_of(earlier)
     except BaseException as exc:   # KeyboardInterrupt, SystemExit: evaluate_trial catches the rest
         abort_trial(study, trial, exc)
         raise
+    if earlier is not None:
+        trial.set_user_attr("same_as", earlier.number)
     if outcome.failure:
         trial.set_user_attr("reason", outcome.failure)
         study.tell(trial, state=TrialState.FAIL)
@@ -160,6 +170,24 @@ def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fideli
         trial.set_user_attr("result", outcome.result)
         study.tell(trial, outcome.values)
     return study._storage.get_trial(trial._trial_id)
+
+
+def design_key(params: dict) -> tuple:
+    """A trial's parameters as a hashable key (equal designs, equal keys)."""
+    return tuple(sorted(params.items()))
+
+
+def reusable(trial: FrozenTrial) -> bool:
+    """Whether a finished trial's outcome holds for every trial of the same design: complete, or
+    failed because the design is infeasible (not interrupted, not an unforeseen error)."""
+    return trial.state == TrialState.COMPLETE or str(trial.user_attrs.get("reason", "")).startswith("infeasible:")
+
+
+def outcome_of(trial: FrozenTrial) -> Outcome:
+    """The :class:`Outcome` a finished trial recorded (see :func:`reusable`)."""
+    if trial.state != TrialState.COMPLETE:
+        return Outcome(failure=str(trial.user_attrs["reason"]))
+    return Outcome(list(trial.values), dict(trial.constraints or {}), dict(trial.user_attrs.get("result", {})))
 
 
 def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
@@ -193,11 +221,18 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
     dists = distributions(space)
     tracker = ProgressTracker(space)
     every = max(1, cfg.checkpoint_every)
+    known: dict[tuple, FrozenTrial] = {}       # reusable finished trials by design (run_trial)
+    looked: set[int] = set()                  # trial numbers already looked at for ``known``
     written: int | None = None
     cost, ended = 0.0, start    # duration and end of the last checkpoint
     while True:
         active = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
         tracker.update(t for t in active if t.state in FINISHED)
+        for t in active:
+            if t.state in FINISHED and t.number not in looked:
+                looked.add(t.number)
+                if reusable(t):
+                    known.setdefault(design_key(t.params), t)
         if on_progress is not None:
             on_progress(tracker.snapshot(cfg.trials, time.monotonic() - start))
         if written is None:
@@ -212,7 +247,7 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         if cfg.timeout_s is not None and time.monotonic() - start >= cfg.timeout_s:
             break
-        run_trial(study, space, cfg.base, dists, cfg.fidelity)
+        run_trial(study, space, cfg.base, dists, cfg.fidelity, known)
 
 
 def _worker(space: Space, cfg: SearchConfig) -> None:
@@ -271,7 +306,7 @@ def simulate_front(study: optuna.Study, space: Space, base: Path) -> dict[int, d
     from codesign.sim.fidelity import simulation_record
 
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if all(v <= 0 for v in (t.constraints or {}).values())]
+            if all(v <= 0 for v in (t.constraints or {}).values()) and "same_as" not in t.user_attrs]
     if done:
         mask = pareto_mask(np.array([t.values for t in done]), tuple(o.direction == "maximize" for o in space.objectives))
         stored = study.user_attrs

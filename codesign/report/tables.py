@@ -64,8 +64,13 @@ def _row(t: FrozenTrial, labels: list[str], texts: list[str]) -> TrialRow:
 
 
 def pareto_rows(rows: list[TrialRow], space: Space) -> list[TrialRow]:
-    """The feasible Pareto-optimal trials, sorted by the first objective."""
-    feasible = [r for r in rows if r.feasible]
+    """The feasible Pareto-optimal designs (the first trial of each: a sampler may propose a design
+    again), sorted by the first objective."""
+    first: dict[tuple, TrialRow] = {}
+    for r in rows:
+        if r.feasible:
+            first.setdefault(tuple(sorted(r.params.items())), r)
+    feasible = list(first.values())
     if not feasible:
         return []
     labels = objective_labels(space)
