@@ -112,6 +112,7 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
                 break
             head = pairs.head(found)
             new = tiled + np.flatnonzero(c_p[tiled:] <= max(head, c_p[tiled]))
+            new = new if len(new) else np.array([tiled])         # a NaN bound: tile it anyway
             pairs.add(choices[new[~found.cannot_win(c_p[new], c_s[new])]])
             tiled = int(new[-1]) + 1
             continue
