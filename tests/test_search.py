@@ -334,6 +334,8 @@ def test_a_design_proposed_again_takes_the_earlier_outcome(tmp_path: Path) -> No
             (earlier.state, earlier.values, earlier.constraints, earlier.user_attrs["result"])
     fresh = evaluate_trial(api.load_space(space), tmp_path, again[0].params)     # a new evaluation agrees
     assert fresh.values == again[0].values and fresh.violations == again[0].constraints
+    rows = read_csv(tmp_path / "runs" / "tiny" / "trials.csv")
+    assert [r["same_as"] for r in rows] == [str(t.user_attrs.get("same_as", "")) for t in trials]
     front = read_csv(tmp_path / "runs" / "tiny" / "pareto.csv")                  # each design once
     keys = [tuple(r[k] for k in r if k.startswith(("hardware.", "schedule."))) for r in front]
     assert front and len(set(keys)) == len(keys)

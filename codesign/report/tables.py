@@ -32,6 +32,7 @@ class TrialRow:
     per_workload: dict[str, dict[str, float]]
     constraints: dict[str, float]
     area_mm2: dict[str, float]
+    same_as: int | None = None          # the earlier trial of the same design whose outcome this one took
 
 
 def objective_labels(space: Space) -> list[str]:
@@ -59,7 +60,7 @@ def _row(t: FrozenTrial, labels: list[str], texts: list[str]) -> TrialRow:
         number=t.number, state=t.state.name, feasible=feasible, reason=reason, params=dict(t.params),
         objectives=dict(zip(labels, t.values)) if complete and t.values else {},
         metrics=result.get("metrics", {}), per_workload=result.get("per_workload", {}),
-        constraints=constraints, area_mm2=result.get("area_mm2", {}),
+        constraints=constraints, area_mm2=result.get("area_mm2", {}), same_as=t.user_attrs.get("same_as"),
     )
 
 
@@ -86,7 +87,8 @@ def flat(row: TrialRow, space: Space) -> dict[str, Any]:
     Every row has the same columns: a trial interrupted before all its parameters were sampled
     leaves the missing ones empty.
     """
-    out: dict[str, Any] = {"number": row.number, "state": row.state, "feasible": row.feasible, "reason": row.reason}
+    out: dict[str, Any] = {"number": row.number, "state": row.state, "feasible": row.feasible, "reason": row.reason,
+                           "same_as": "" if row.same_as is None else row.same_as}
     for name in search_domains(space):
         out[name] = row.params.get(name, "")
     for label in objective_labels(space):
