@@ -33,6 +33,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from _peer_venv import peer_python  # benchmarks/, beside this script
+
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-scalesim"
 SCALESIM = "scalesim==3.0.0"
@@ -147,15 +149,7 @@ def write_inputs(case: Case, directory: Path) -> dict:
 
 def scalesim_python() -> Path:
     """The venv's interpreter, creating the venv and installing SCALE-Sim 3.0.0 when needed."""
-    python = VENV / "bin" / "python"
-    check = [str(python), "-c", "import importlib.metadata as m; assert m.version('scalesim') == '3.0.0'"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    print(f"creating {VENV} with {SCALESIM} and numpy<2 ...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", SCALESIM, "numpy<2"], check=True)
-    subprocess.run(check, check=True)
-    return python
+    return peer_python(VENV, [SCALESIM, "numpy<2"], "import importlib.metadata as m; assert m.version('scalesim') == '3.0.0'")
 
 
 def run_scalesim(jobs: list[dict], workdir: Path) -> list[dict]:

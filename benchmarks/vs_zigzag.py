@@ -70,6 +70,8 @@ from codesign.interop.zigzag_mapping import (
     zigzag_layer,
 )
 
+from _peer_venv import peer_python  # benchmarks/, beside this script
+
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-zigzag"
 ZIGZAG = "zigzag-dse==3.9.1"
@@ -176,15 +178,8 @@ for job in json.load(open(sys.argv[1])):
 
 def zigzag_python() -> Path:
     """The venv's interpreter, creating the venv and installing ZigZag 3.9.1 (and six) when needed."""
-    python = VENV / "bin" / "python"
-    check = [str(python), "-c", "import six, importlib.metadata as m; assert m.version('zigzag-dse') == '3.9.1'"]
-    if python.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
-        return python
-    print(f"creating {VENV} with {ZIGZAG} and six ...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", ZIGZAG, "six"], check=True)
-    subprocess.run(check, check=True)
-    return python
+    return peer_python(VENV, [ZIGZAG, "six"],
+                       "import six, importlib.metadata as m; assert m.version('zigzag-dse') == '3.9.1'")
 
 
 def run_zigzag(jobs: list[dict], on_result: Any) -> None:

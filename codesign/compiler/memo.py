@@ -8,7 +8,8 @@ bandwidths, the clock or the mapper's objective:
 - the candidate tilings of a spatial choice (:func:`codesign.compiler.candidates.tiling_candidates`)
   and their traffic bounds (:func:`codesign.compiler.bounds.traffic_bounds`);
 - the naive compiler's mapping (:func:`codesign.compiler.naive.naive_mapping`);
-- the spatial choices and their tiling-free traffic bounds that the shortlist ranks.
+- the spatial choices and their tiling-free traffic bounds that the shortlist ranks (these
+  do not depend on the capacities either: :mod:`codesign.compiler.shortlist` keys them without).
 
 A search samples many designs that share array and buffer sizes and differ in clock, technology,
 DRAM type, bandwidth or mapper objective; they reuse this work. The reuse is exact (equal keys,

@@ -116,7 +116,9 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
             pairs.add(choices[new[~found.cannot_win(c_p[new], c_s[new])]])
             tiled = int(new[-1]) + 1
             continue
-        _cost(layer, acc, found, pairs.chunk(take).take(slice(0, budget - found.evaluated)), pending)
+        chunk = pairs.chunk(take).take(slice(0, budget - found.evaluated))
+        chunk = chunk if pending is None else Chunk.concat([pending, chunk])   # the naive mapping joins the first batch
+        found.add(chunk, cost(layer, acc, chunk))
         pending, probe = None, 0
         size *= 2
     if pending is not None:
@@ -126,13 +128,6 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
         refine = refine.take(slice(0, max(1, policy.candidates - found.evaluated)))
         found.add(refine, cost(layer, acc, refine))
     return found
-
-
-def _cost(layer: Layer, acc: Accelerator, found: Found, chunk: Chunk, pending: Chunk | None) -> None:
-    """Cost ``chunk`` (with ``pending``, the naive mapping, if not costed yet) into ``found``."""
-    if pending is not None:
-        chunk = Chunk.concat([pending, chunk])
-    found.add(chunk, cost(layer, acc, chunk))
 
 
 class _Pairs:

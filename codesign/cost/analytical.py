@@ -44,25 +44,17 @@ class CostBatch:
 def evaluate(layer: Layer, acc: Accelerator, nest: NestBatch) -> CostBatch:
     """Evaluate every mapping in ``nest`` for one occurrence of ``layer`` on ``acc``.
 
-    The batch is processed in chunks of about :data:`~codesign.cost.accesses.CHUNK` mappings
-    (:func:`~codesign.cost.accesses.chunks`; counts, then costs), so the working arrays stay
-    small; results do not depend on the chunking (nor on a chunk being counted in int32). The
-    per-level arrays of the result are mapping-first views of mapping-last arrays.
+    The batch is counted in chunks of about :data:`~codesign.cost.accesses.CHUNK` mappings
+    (:func:`~codesign.cost.accesses.chunks`, :func:`measure`), so the working arrays stay small,
+    then priced in one pass (:func:`price`'s arithmetic); results do not depend on the chunking
+    (nor on a chunk being counted in int32). The per-level arrays of the result are
+    mapping-first views of mapping-last arrays.
     """
-    M, L, D = nest.temporal.shape
-    tabs = [tensor_table(t, D) for t in layer.tensors]
-    keeps = tuple(acc.keeps(role) for role in ROLES)
-    role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
-    static = _Static.of(acc, layer, role_bytes)
+    M, L, _ = nest.temporal.shape
+    static = _Static.of(acc, layer, np.array(acc.layer_bytes(layer.tensors), dtype=np.float64))
     out = _Outputs.empty(M, L)
-    for rows in chunks(nest):
-        ch = make_chunk(nest, rows, tabs=tabs)
-        if ch.temporal.dtype == np.int64:
-            check_headroom(tabs, ch, rows)
-        tcs = tensor_chunks(tabs, ch)
-        counts = count_chunk(tcs, keeps, ch, (out.reads[..., rows], out.fills[..., rows], out.updates[..., rows]))
-        bpi, need = _usage(out.inst[:, rows], counts, ch, tcs, keeps, role_bytes, static)
-        _price(out, rows, bpi, out.inst[:, rows], ch.macs.astype(np.float64), need, static, acc)
+    usage = _measure(layer, acc, nest, (out.reads, out.fills, out.updates), out.inst)
+    _price(out, slice(0, M), usage.bytes_per_instance, out.inst, usage.compute, usage.need, static, acc)
     utilization = layer.macs / (out.cycles * acc.num_macs)
     mapping_last = (out.reads, out.fills, out.updates, out.inst, out.level_cycles, out.level_energy)
     reads, fills, updates, inst, level_cycles, level_energy = (np.moveaxis(a, -1, 0) for a in mapping_last)
@@ -149,20 +141,28 @@ class Usage:
 
 def measure(layer: Layer, acc: Accelerator, nest: NestBatch) -> Usage:
     """The :class:`Usage` of every mapping in ``nest`` (counted as :func:`evaluate` counts)."""
+    return _measure(layer, acc, nest)
+
+
+def _measure(layer: Layer, acc: Accelerator, nest: NestBatch,
+             counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, inst: np.ndarray | None = None) -> Usage:
+    """:func:`measure`, chunk by chunk; reads, fills and updates go into ``counts`` (``[L, 3, M]``
+    each) and utilized instances into ``inst`` (``[L, M]``) when given."""
     M, L, D = nest.temporal.shape
     tabs = [tensor_table(t, D) for t in layer.tensors]
     keeps = tuple(acc.keeps(role) for role in ROLES)
     role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
     static = _Static.of(acc, layer, role_bytes)
-    usage = Usage(np.empty((L, M)), np.empty((L, M), dtype=np.int64), np.empty(M), np.empty((L, M)))
-    counts_out = tuple(np.empty((L, 3, M), dtype=np.int64) for _ in range(3))
+    inst = np.empty((L, M), dtype=np.int64) if inst is None else inst
+    counts = tuple(np.empty((L, 3, M), dtype=np.int64) for _ in range(3)) if counts is None else counts
+    usage = Usage(np.empty((L, M)), inst, np.empty(M), np.empty((L, M)))
     for rows in chunks(nest):
         ch = make_chunk(nest, rows, tabs=tabs)
         if ch.temporal.dtype == np.int64:
             check_headroom(tabs, ch, rows)
         tcs = tensor_chunks(tabs, ch)
-        counts = count_chunk(tcs, keeps, ch, tuple(c[..., rows] for c in counts_out))
-        usage.bytes_per_instance[:, rows], usage.need[:, rows] = _usage(usage.inst[:, rows], counts, ch, tcs, keeps,
+        counted = count_chunk(tcs, keeps, ch, tuple(c[..., rows] for c in counts))
+        usage.bytes_per_instance[:, rows], usage.need[:, rows] = _usage(inst[:, rows], counted, ch, tcs, keeps,
                                                                         role_bytes, static)
         usage.compute[rows] = ch.macs
     return usage
