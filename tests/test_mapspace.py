@@ -19,13 +19,14 @@ import pytest
 from codesign.compiler.bounds import best_bounds, lower_bounds, traffic_bounds
 from codesign.compiler.mapspace import Chunk, enumerate_mapspace, exhaustive
 from codesign.compiler.orders import irrelevance, role_combinations, stationary_orders
-from codesign.compiler.spatial import spatial_options
+from codesign.compiler.spatial import spatial_options, utilization
 from codesign.compiler.policy import SchedulePolicy
 from codesign.compiler.tiles import factorizations, fits, level_extents, squeeze, Lattice
 from codesign.cost.analytical import evaluate
 from codesign.cost.nest import NestBatch
 from codesign.workload.ir import Layer
-from tests.test_mapper_optimality import HIERARCHIES, LAYERS
+from codesign.workload.ops import conv2d
+from tests.test_mapper_optimality import HIERARCHIES, LAYERS, _conv, hierarchy
 
 CASES = [(h, layer) for h in ("ws_dram_glb_rf", "rs_rf_bypasses_inputs", "os_dram_glb")
          for layer in (LAYERS[0], LAYERS[3], LAYERS[6], LAYERS[12], LAYERS[16])]
@@ -145,6 +146,39 @@ def test_bounds_never_exceed_the_cost_core(hier: str, layer: Layer) -> None:
     free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
     assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
 
+
+@pytest.mark.parametrize("hier", ["ws_dram_glb_rf", "os_dram_glb"])
+def test_tiling_free_bound_holds_on_a_squeezed_strided_1x1_conv(hier: str) -> None:
+    """Squeezed (no R), a 1-D 1x1 convolution of stride 2 (H = 8, so P = 4) indexes its inputs by
+    ``2p`` alone: tiles of one column fetch only the columns it touches (C x 4 input words, not the
+    C x 7 bounding box), which the tiling-free bound must not exceed."""
+    layer = squeeze(_conv("conv1x1_stride2", C=4, K=4, H=8, stride=2)).layer
+    acc = HIERARCHIES[hier]
+    chunk = sample(layer, hier, n=300, seed=3)
+    exact = cost(layer, hier, chunk)
+    roles = role_combinations(len(acc.levels), "any")
+    array, lanes = chunk.axes[:, 0] * chunk.axes[:, 1], chunk.axes[:, 2]
+    free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
+    assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
+    unpadded = np.all(np.prod(chunk.axes, axis=1) == 1, axis=1)
+    dram_words = traffic_bounds(layer, acc, chunk.temporal, array, lanes, tiling_free=True).base[unpadded, 0]
+    assert np.all(dram_words == 4 * 4 + 4 * 4 + 4 * 4)      # weights, inputs touched, outputs (1 B each)
+
+@pytest.mark.parametrize("dataflow", ["flexible", "output_stationary", "weight_stationary", "row_stationary"])
+@pytest.mark.parametrize("shape", [dict(C=144, K=144, H=28, W=28, R=3, S=3, groups=144), dict(C=32, K=96, H=56, W=56),
+                                   dict(C=64, K=128, H=56, W=56, R=3, S=3, stride=2)], ids=["depthwise", "pointwise", "conv_s2"])
+def test_kept_spatial_options_reach_the_best_utilization(dataflow: str, shape: dict) -> None:
+    """The mapper combines a few options per array axis (``per_axis``); the best utilization of
+    every combination (brute force, the same two dimensions per axis at most) must be among them,
+    including where rows and columns may unroll the same dimensions (a depthwise layer on a
+    flexible 64 x 64 array: G48 x P28, not G64 on one axis and nothing on the other)."""
+    layer = squeeze(conv2d("x", shape, 1, 1)).layer
+    acc = hierarchy(dataflow, 64, 64, 1, glb=2**20, rf=64)
+    policy = SchedulePolicy()
+    every = spatial_options(layer, acc, policy, max_dims=2)
+    kept = spatial_options(layer, acc, policy, max_dims=2, per_axis=12)
+    assert len(kept) < len(every)
+    assert utilization(layer.bounds, kept, acc.num_macs).max() == utilization(layer.bounds, every, acc.num_macs).max()
 
 def test_lattice_maximal_tiles_and_growth_match_brute_force() -> None:
     q = (12, 8, 3)

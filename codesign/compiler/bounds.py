@@ -36,20 +36,21 @@ from codesign.workload.ir import ROLES, Layer
 def distinct_offsets(coef: np.ndarray, extent: np.ndarray) -> np.ndarray:
     """Distinct coordinates per rank touched by loops of ``extent[M, D]`` (ranks of ``coef[R, D]``). ``[M, R]``.
 
-    One dimension: ``1 + c (e - 1)``; two (a sliding window ``u*i + v*j``): exactly, see
-    :func:`_two_term_values`; more (not produced by the operator IR): the largest one-term span.
+    One dimension ``c*i``: ``e`` (a stride ``c > 1`` leaves gaps: a 1x1 convolution of stride 2,
+    squeezed, touches every other input row, and tiles of one row each fetch just those); two
+    (a sliding window ``u*i + v*j``): exactly, see :func:`_two_term_values`; more (not produced
+    by the operator IR): the largest one-term count, a lower bound.
     """
     M = extent.shape[0]
     out = np.ones((M, coef.shape[0]), dtype=np.int64)
     for r in range(coef.shape[0]):
         dims = np.flatnonzero(coef[r])
         if len(dims) == 1:
-            d = dims[0]
-            out[:, r] = 1 + coef[r, d] * (extent[:, d] - 1)
+            out[:, r] = extent[:, dims[0]]
         elif len(dims) == 2:
             out[:, r] = _two_term_values(int(coef[r, dims[0]]), extent[:, dims[0]], int(coef[r, dims[1]]), extent[:, dims[1]])
         elif len(dims) > 2:
-            out[:, r] = np.max(1 + coef[r, dims] * (extent[:, dims] - 1), axis=1)
+            out[:, r] = np.max(extent[:, dims], axis=1)
     return out
 
 

@@ -103,13 +103,17 @@ def spatial_options(layer: Layer, acc: Accelerator, policy: SchedulePolicy, max_
 @functools.lru_cache(maxsize=4096)
 def _kept_options(bounds: tuple[int, ...], dims: tuple[int, ...], size: int, max_dims: int,
                   per_axis: int | None) -> np.ndarray:
-    """:func:`axis_options`, of which ``per_axis`` (if given) are kept: the best utilized and no
-    unrolling (so that the axes can always be combined). Cached (read-only): a search meets the
-    same layers on arrays of the same sizes again and again."""
+    """:func:`axis_options`, of which ``per_axis`` (if given) are kept: the best utilized, the best
+    of every set of unrolled dimensions, and no unrolling. Axes that may unroll the same
+    dimensions (``flexible``, ``output_stationary``) combine only options on disjoint dimensions;
+    keeping each set's best means the best combination of the whole space is always among the
+    combinations (its axes' options are at least matched by their sets' bests). Cached
+    (read-only): a search meets the same layers on arrays of the same sizes again and again."""
     opts = axis_options(bounds, dims, size, max_dims)
     if per_axis is not None and len(opts) > per_axis:
         best = np.argsort(-_axis_utilization(bounds, opts), kind="stable")
-        opts = opts[np.union1d(best[:per_axis], [0])]              # option 0: no unrolling
+        _, first = np.unique(opts[best] > 1, axis=0, return_index=True)        # each set's best
+        opts = opts[np.union1d(np.union1d(best[:per_axis], best[first]), [0])]  # option 0: no unrolling
     opts.setflags(write=False)
     return opts
 
