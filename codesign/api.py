@@ -71,11 +71,12 @@ def search(space: Space, *, trials: int | None = None, timeout_s: float | None =
            jobs: int | None = None, storage: str | None = None, study: str | None = None,
            runs_dir: str | Path = DEFAULT_RUNS, space_text: str | None = None,
            on_progress: Callable[[SearchProgress], None] | None = None, with_report: bool = True,
-           report_designs: int = 3, fidelity: str | None = None) -> SearchResult:
+           report_designs: int = 3, fidelity: str | None = None, prune: bool | None = None) -> SearchResult:
     """Run (or resume) the space's study and write its outputs to ``runs_dir/<study>/``.
 
     Arguments override the space's ``search`` section (``fidelity``: analytical, simulated or
-    auto, see :mod:`codesign.sim.fidelity`). The outputs (trials.csv, pareto.csv,
+    auto, see :mod:`codesign.sim.fidelity`; ``prune``: give up designs already dominated, see
+    :mod:`codesign.dse.runner`). The outputs (trials.csv, pareto.csv,
     pareto.json, summary.md) are rewritten every few finished trials while the search runs
     (see :data:`codesign.dse.runner.CHECKPOINT_EVERY`) and once at the end, interrupted or
     not. Then, unless ``with_report`` is false, it writes the HTML report with ``report_designs``
@@ -88,7 +89,7 @@ def search(space: Space, *, trials: int | None = None, timeout_s: float | None =
     from codesign.dse.runner import config_from, open_search, run_search
 
     cfg = config_from(space, _base(space), Path(runs_dir), trials=trials, timeout_s=timeout_s, seed=seed,
-                      jobs=jobs, storage=storage, study=study, fidelity=fidelity)
+                      jobs=jobs, storage=storage, study=study, fidelity=fidelity, prune=prune)
     text = space_text if space_text is not None else _dump(space)
     opened = open_search(space, cfg)   # a refused study or storage writes nothing
     from codesign.report.gather import BASE_ATTR

@@ -10,11 +10,14 @@ maps one named layer of one design (``codesign map``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codesign.compiler.mapper import SchedulePolicy, map_layer
+import numpy as np
+
+from codesign.compiler.mapper import SchedulePolicy, lower_bound, map_layer
 from codesign.compiler.mapping import MappingError
 from codesign.cost.results import LayerResult, WorkloadResult
 from codesign.cost.vector import evaluate_vector
@@ -81,8 +84,13 @@ def summarize_workload(name: str, layers: tuple[LayerResult, ...], vector: tuple
                        macs: int) -> WorkloadResult:
     """Latency (layers' cycles x count), energy (dynamic + leakage over that time), utilization."""
     cycles = sum(r.cycles * r.layer.count for r in layers) + sum(v.cycles * v.op.count for v in vector)
-    latency = cycles / acc.clock_hz
     dynamic_pj = sum(r.energy_pj * r.layer.count for r in layers) + sum(v.energy_pj * v.op.count for v in vector)
+    return _totals(name, layers, vector, cycles, dynamic_pj, acc, macs)
+
+
+def _totals(name: str, layers: tuple[LayerResult, ...], vector: tuple, cycles: float, dynamic_pj: float,
+            acc: Accelerator, macs: int) -> WorkloadResult:
+    latency = cycles / acc.clock_hz
     energy = dynamic_pj * 1e-12 + acc.leakage_w * latency
     return WorkloadResult(name, layers, vector, latency, energy, macs, macs / (cycles * acc.num_macs),
                           acc.peak_macs_per_s)
@@ -123,19 +131,79 @@ def policy_of(design: dict[str, Any], space: Space) -> SchedulePolicy:
                           spatial_cols=str(design["schedule.spatial_cols"]))
 
 
-def evaluate_design(space: Space, design: dict[str, Any], base: Path, fidelity: str = "analytical") -> DesignResult:
+def evaluate_design(space: Space, design: dict[str, Any], base: Path, fidelity: str = "analytical",
+                    give_up: Verdict | None = None) -> DesignResult:
     """Evaluate one full design of ``space``; raise :class:`InfeasibleDesign` with the reason.
 
     ``fidelity="simulated"``: the mapped layers are re-timed by the tile-program simulator
     (:func:`simulate_design`); ``analytical`` (and ``auto``, which simulates only at the end of
     a search) use the analytical model.
+
+    ``give_up`` (the search's pruning): the layers are mapped largest cycle bound first, and
+    before each one ``give_up`` gets the design's best possible objective values
+    (:func:`best_possible`); a reason it returns stops the evaluation with :class:`GaveUp`.
     """
     acc = build_accelerator(space, design)
     policy = policy_of(design, space)
     workloads = space_workloads(space, base)
-    results = tuple(run_workload(w, acc, policy) for w in workloads)
+    if give_up is None:
+        results = tuple(run_workload(w, acc, policy) for w in workloads)
+    else:
+        results = _run_unless_given_up(space, workloads, acc, policy, give_up)
     result = _design_result(space, design, acc, results)
     return simulate_design(space, result) if fidelity == "simulated" else result
+
+
+class GaveUp(Exception):
+    """An evaluation stopped part-way by its ``give_up`` verdict; ``str`` is the verdict's reason."""
+
+
+Verdict = Callable[[list[float]], "str | None"]
+"""Objective values a design can at best reach (display units, the space's order) -> a reason to
+stop evaluating it, or None."""
+
+BOUNDED_METRICS = {"latency": "minimize", "energy": "minimize", "edp": "minimize", "area": "minimize",
+                   "throughput": "maximize", "utilization": "maximize"}
+"""Metrics :func:`best_possible` bounds, and the side it bounds them from (power, a ratio of two
+bounded quantities, has no bound)."""
+
+
+def best_possible(space: Space, workloads: tuple[Workload, ...], acc: Accelerator,
+                  layers: list[list[tuple[float, float]]], vector: list[tuple]) -> list[float]:
+    """Each objective's best value the design can reach, in display units: latency, energy and EDP
+    from below, throughput and utilization from above, area exact, when ``layers[w][i]`` holds
+    ``(energy_pj, cycles)`` of each layer (its mapping's, or a lower bound on any mapping's);
+    ``-inf`` / ``inf`` for an objective without a bound (power)."""
+    results = []
+    for w, costs, vec in zip(workloads, layers, vector):
+        cycles = sum(c * lr.count for lr, (_, c) in zip(w.layers, costs)) + sum(v.cycles * v.op.count for v in vec)
+        dynamic = sum(e * lr.count for lr, (e, _) in zip(w.layers, costs)) + sum(v.energy_pj * v.op.count for v in vec)
+        results.append(_totals(w.name, (), vec, cycles, dynamic, acc, w.total_macs))
+    metrics = aggregate(tuple(results), tuple(w.weight for w in space.workloads), acc.area_mm2)
+    return [display(o.metric, metrics[o.metric], o.unit) if BOUNDED_METRICS.get(o.metric) == o.direction
+            else (-np.inf if o.direction == "minimize" else np.inf) for o in space.objectives]
+
+
+def _run_unless_given_up(space: Space, workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy,
+                         give_up: Verdict) -> tuple[WorkloadResult, ...]:
+    """:func:`run_workload` of every workload, asking ``give_up`` before each layer (largest cycle bound first)."""
+    costs = [[lower_bound(lr, acc, policy) for lr in w.layers] for w in workloads]
+    vector = [tuple(evaluate_vector(op, acc) for op in w.vector_ops) for w in workloads]
+    mapped: list[list[LayerResult | None]] = [[None] * len(w.layers) for w in workloads]
+    order = sorted(((k, i) for k, w in enumerate(workloads) for i in range(len(w.layers))),
+                   key=lambda ki: -costs[ki[0]][ki[1]][1] * workloads[ki[0]].layers[ki[1]].count)
+    for k, i in order:
+        reason = give_up(best_possible(space, workloads, acc, costs, vector))
+        if reason:
+            raise GaveUp(reason)
+        layer = workloads[k].layers[i]
+        try:
+            r = map_layer(layer, acc, policy)
+        except MappingError as exc:
+            raise InfeasibleDesign(f"{workloads[k].name}: {exc}") from None
+        mapped[k][i], costs[k][i] = r, (r.energy_pj, r.cycles)
+    return tuple(summarize_workload(w.name, tuple(m), vec, acc, w.total_macs)   # type: ignore[arg-type]
+                 for w, m, vec in zip(workloads, mapped, vector))
 
 
 def _design_result(space: Space, design: dict[str, Any], acc: Accelerator, results: tuple[WorkloadResult, ...],

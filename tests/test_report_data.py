@@ -32,9 +32,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> codesign.api.SearchResult:
-    """A 25-trial search of the tiny space whose end wrote the report (3 designs detailed)."""
+    """A 25-trial search of the tiny space whose end wrote the report (3 designs detailed); without
+    pruning, so that every trial has values for the importance and convergence checks."""
     root = tmp_path_factory.mktemp("report_run")
-    return codesign.search(codesign.load_space(TINY), trials=25, seed=3, runs_dir=root / "runs", report_designs=3)
+    return codesign.search(codesign.load_space(TINY), trials=25, seed=3, runs_dir=root / "runs", report_designs=3,
+                           prune=False)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from codesign.spec.params import format_value
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
 CLI = [sys.executable, "-c", "from codesign.cli import main; main()", "search"]
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
 def search(*args: object, cwd: Path, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -69,12 +69,12 @@ def identity(t: FrozenTrial) -> tuple:
 
 
 def assert_consistent(trials: list[FrozenTrial]) -> None:
-    """Numbers unique and contiguous, ids unique, every trial finished, every FAIL with a reason."""
+    """Numbers unique and contiguous, ids unique, every trial finished, every FAIL or PRUNED with a reason."""
     assert [t.number for t in trials] == list(range(len(trials)))
     assert len({t._trial_id for t in trials}) == len(trials)
     for t in trials:
         assert t.state in FINISHED, (t.number, t.state)
-        if t.state == TrialState.FAIL:
+        if t.state in (TrialState.FAIL, TrialState.PRUNED):
             assert t.user_attrs.get("reason"), t.number
 
 

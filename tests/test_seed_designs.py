@@ -58,7 +58,7 @@ def test_seeds_run_first_and_once(tmp_path: Path) -> None:
     assert set(partial) == set(FULL_VALUES)   # the parameters a seed leaves out are sampled
     codesign.search(space, trials=8, runs_dir=tmp_path / "runs")   # resume: the seeds are not queued again
     trials = journal_trials(tmp_path / "runs" / "tiny")
-    assert len(trials) == 8 and all(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in trials)
+    assert len(trials) == 8 and all(t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED) for t in trials)
     assert sum(t.params == FULL_VALUES for t in trials) == 1
     assert sum("fixed_params" in t.system_attrs for t in trials) == 2
 
@@ -70,7 +70,8 @@ def test_extra_workers_take_each_seed_once(tmp_path: Path) -> None:
     trials = journal_trials(tmp_path / "runs" / "tiny")
     queued = [t for t in trials if "fixed_params" in t.system_attrs]
     assert len(queued) == 3 and [t.number for t in queued] == [0, 1, 2]
-    assert all(t.state in (TrialState.COMPLETE, TrialState.FAIL) and t.user_attrs.get("worker") for t in queued)
+    assert all(t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED) and t.user_attrs.get("worker")
+               for t in queued)
     assert len(trials) in (8, 9)
 
 

@@ -25,6 +25,7 @@ def search(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and the PNGs at the end.")] = False,
     fidelity: Annotated[Optional[str], typer.Option("--fidelity", help="Latency model: analytical, simulated (tile-program simulator) or auto (analytical, then the Pareto front simulated); default: the space's search.fidelity.")] = None,
+    prune: Annotated[Optional[bool], typer.Option("--prune/--no-prune", help="Give up a design once a feasible trial dominates the best it can reach (recorded as PRUNED); default: the space's search.prune.")] = None,
 ) -> None:
     """Search the space; write runs/<study>/ (with report.html) and print the Pareto front. Rerun to resume."""
     from codesign import api
@@ -47,7 +48,7 @@ def search(
                 result = api.search(s, trials=trials, timeout_s=timeout_s, seed=seed if seed is not None else ...,
                                     jobs=jobs, storage=storage, study=study, runs_dir=runs_dir,
                                     space_text=space.read_text(), on_progress=view.update, with_report=not no_report,
-                                    fidelity=fidelity)
+                                    fidelity=fidelity, prune=prune)
             except KeyboardInterrupt:
                 view.stop()
                 typer.echo("interrupted: finished trials are saved; run the same command to resume", err=True)

@@ -47,6 +47,7 @@ class ProgressView:
         if not self.enabled:
             return
         share = f"{p.feasible / p.done:.0%} feasible" if p.done else "feasible -"
+        share += f", {p.pruned} pruned" if p.pruned else ""
         best = "best " + (" ".join(f"{v:.3g}{k.split(' ')[-1].strip('[]')}" for k, v in p.best.items()) or "-")
         front = f"front {p.front} HV {p.hypervolume:.3g}" if p.hypervolume is not None else "front -"
         if self.task is None:

@@ -12,12 +12,17 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
+import numpy as np
+
 from codesign.compiler import costed, memo, spatial
+from codesign.compiler.bounds import Traffic, combination_bounds, traffic_bounds
 from codesign.compiler.mapping import Mapping, MappingError
 from codesign.compiler.mapspace import Chunk, to_mapping
-from codesign.compiler.naive import naive_mapping
+from codesign.compiler.naive import default_unroll, naive_mapping
+from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, objective_values
 from codesign.compiler.search import Found, search
+from codesign.compiler.shortlist import choice_bounds, options_key
 from codesign.compiler.spatial import AXIS_CLASSES, dim_classes
 from codesign.compiler.tiles import lattice, squeeze
 from codesign.cost.analytical import CostBatch, evaluate
@@ -25,8 +30,8 @@ from codesign.cost.results import LayerResult
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
 
-__all__ = ["AXIS_CLASSES", "SchedulePolicy", "clear_cache", "dim_classes", "map_layer", "objective_values",
-           "result_from_cost"]
+__all__ = ["AXIS_CLASSES", "SchedulePolicy", "clear_cache", "dim_classes", "lower_bound", "map_layer",
+           "objective_values", "result_from_cost"]
 
 
 def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
@@ -41,10 +46,38 @@ def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerRe
         raise MappingError(f"layer {layer.name} {exc}") from None
 
 
+def lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[float, float]:
+    """``(energy_pj, cycles)`` that no mapping :func:`map_layer` can return for ``layer`` undercuts
+    (each minimized on its own): the tiling-free bounds
+    (:func:`codesign.compiler.bounds.traffic_bounds`) of every spatial choice the search ranks and
+    of the naive compiler's. A few array operations on remembered work: the search prunes designs
+    with it before mapping them (:mod:`codesign.dse.floor`)."""
+    return _lower_bound(layer.canonical(), acc, policy)
+
+
+@functools.lru_cache(maxsize=65536)
+def _lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[float, float]:
+    small = squeeze(layer).layer
+
+    def naive_traffic() -> Traffic:       # the naive compiler's spatial choice, any tiling
+        axes = default_unroll(small, acc, policy)
+        temporal = np.ones((1, len(acc.levels), len(small.dims)), dtype=np.int64)
+        temporal[0, 0] = -(-np.array(small.bounds, dtype=np.int64) // np.prod(axes, axis=0))
+        return traffic_bounds(small, acc, temporal, (axes[0] * axes[1])[None], axes[2][None], tiling_free=True)
+
+    naive = memo.remember(("naive spatial",) + options_key(small, acc, policy), naive_traffic)
+    energy, cycles = combination_bounds(small, acc, naive, role_combinations(len(acc.levels), "any")[:1])
+    if policy.mode != "fixed":
+        _, _, _, e, c = choice_bounds(small, acc, policy)
+        energy, cycles = np.concatenate([energy, e]), np.concatenate([cycles, c])
+    return float(energy.min()), float(cycles.min())
+
+
 def clear_cache() -> None:
     """Forget every cached mapping, tile lattice and remembered piece of mapper work (benchmarks time
     each layer cold)."""
     _map_canonical.cache_clear()
+    _lower_bound.cache_clear()
     lattice.cache_clear()
     memo.clear()
     costed.clear()

@@ -37,10 +37,8 @@ def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     """``(choices [S, 3, D], primary [S], secondary [S])``: the spatial choices the mapper may tile,
     best bound first, with their tiling-free bounds (objective values) that the search compares
     with the best mapping found before it tiles a choice."""
-    options, family, points, traffic = remember(("shortlist",) + _options_key(layer, acc, policy),
-                                                lambda: _choices(layer, acc, policy))
+    options, family, points, energy, cycles = choice_bounds(layer, acc, policy)
     S = len(options)
-    energy, cycles = combination_bounds(layer, acc, traffic, role_combinations(len(acc.levels), "any")[:1])
     first, second = objective_keys(policy.objective)
     p, s = metric(energy, cycles, first)[:, 0], metric(energy, cycles, second)[:, 0]
     by_bound = np.lexsort((np.arange(S), s, p))
@@ -54,7 +52,17 @@ def spatial_shortlist(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     return options[chosen], p[chosen], s[chosen]
 
 
-def _options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple:
+def choice_bounds(layer: Layer, acc: Accelerator, policy: SchedulePolicy
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(choices [S, 3, D], families [S], lattice points [S], energy_pj [S, 1], cycles [S, 1])``:
+    every spatial choice the shortlist ranks, with its tiling-free lower bounds on this accelerator."""
+    options, family, points, traffic = remember(("shortlist",) + options_key(layer, acc, policy),
+                                                lambda: _choices(layer, acc, policy))
+    energy, cycles = combination_bounds(layer, acc, traffic, role_combinations(len(acc.levels), "any")[:1])
+    return options, family, points, energy, cycles
+
+
+def options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple:
     """What the spatial choices and their tiling-free traffic depend on: not the capacities."""
     key = structure_key(layer, acc, policy)
     return key[:5] + (acc.traffic_key,) + key[6:]

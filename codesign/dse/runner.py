@@ -6,6 +6,12 @@ design is evaluated on every workload (:func:`codesign.flow.evaluate_design`), c
 are told. A design that cannot run (no mapping fits) or that raises becomes a FAIL trial with
 its ``reason``. ``trials`` is the size the study should reach, so rerunning resumes.
 
+With ``prune`` (the default), a design is given up as soon as the best objective values it can
+still reach (its mapped layers' costs plus lower bounds on the rest,
+:func:`codesign.flow.best_possible`) are dominated by a feasible trial already finished: it
+cannot be Pareto-optimal, so it becomes a PRUNED trial whose ``reason`` names that trial and
+the bounds. The feasible Pareto front is the one the search would find without pruning.
+
 Queued trials (the space's ``search.seed_designs``, see :mod:`codesign.dse.seeds`) run before
 sampled ones. Every ``checkpoint_every`` finished trials the caller's ``on_checkpoint`` runs
 (``codesign.search`` rewrites the run's result files there), so a search stopped at any time
@@ -25,7 +31,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from codesign.flow import InfeasibleDesign, display, evaluate_design
+from codesign.flow import GaveUp, InfeasibleDesign, Verdict, display, evaluate_design
 from codesign.dse.progress import ProgressTracker, SearchProgress, objective_labels
 from codesign.dse.sampling import distributions, make_sampler, resolved_sampler_name
 from codesign.dse.seeds import enqueue_seed_designs
@@ -33,7 +39,7 @@ from codesign.dse.storage import claim_waiting_trial, fail_stale_trials, open_st
 from codesign.spec.params import Condition, applies, conditions, resolve_design
 from codesign.spec.space import Space
 
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 CHECKPOINT_EVERY = 10   # finished trials between two rewrites of the result files
 CHECKPOINT_SHARE = 0.05  # ... and at most this share of the time goes to rewriting them
 
@@ -53,6 +59,7 @@ class SearchConfig:
     sampler: str = "tpe"
     checkpoint_every: int = CHECKPOINT_EVERY
     fidelity: str = "analytical"    # analytical | simulated | auto (see codesign.sim.fidelity)
+    prune: bool = True              # give up designs dominated before they are fully mapped (analytical)
 
 
 def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Condition, ...]] | None = None) -> optuna.Trial:
@@ -111,18 +118,24 @@ class Outcome:
     violations: dict[str, float] = field(default_factory=dict)
     result: dict = field(default_factory=dict)
     failure: str = ""
+    pruned: str = ""                # why the design was given up (dominated), if it was
 
 
-def evaluate_trial(space: Space, base: Path, params: dict, fidelity: str = "analytical") -> Outcome:
+def evaluate_trial(space: Space, base: Path, params: dict, fidelity: str = "analytical",
+                   give_up: Verdict | None = None) -> Outcome:
     """Evaluate a trial's parameters; every failure becomes ``Outcome.failure`` (a reason).
 
     With ``fidelity="simulated"`` the values are the simulator's and ``result["simulated"]``
-    holds both sets of numbers (:func:`codesign.sim.fidelity.simulation_record`)."""
+    holds both sets of numbers (:func:`codesign.sim.fidelity.simulation_record`). ``give_up``:
+    see :func:`codesign.flow.evaluate_design` (a stop becomes ``Outcome.pruned``)."""
     try:
         design = resolve_design(space, params)
-        result = evaluate_design(space, design, base, "simulated" if fidelity == "simulated" else "analytical")
+        result = evaluate_design(space, design, base, "simulated" if fidelity == "simulated" else "analytical",
+                                 give_up)
         values = [display(o.metric, result.metrics[o.metric], o.unit) for o in space.objectives]
         violations = {text: float(v) for text, v in result.violations.items()}
+    except GaveUp as exc:
+        return Outcome(pruned=str(exc))
     except InfeasibleDesign as exc:
         return Outcome(failure=f"infeasible: {exc}")
     except Exception as exc:  # a bug or an unforeseen input: record it, keep searching
@@ -144,8 +157,8 @@ def evaluate_trial(space: Space, base: Path, params: dict, fidelity: str = "anal
 
 
 def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fidelity: str = "analytical",
-              known: dict[tuple, FrozenTrial] | None = None) -> FrozenTrial:
-    """Run one trial to a recorded end state (COMPLETE or FAIL with a reason).
+              known: dict[tuple, FrozenTrial] | None = None, give_up: Verdict | None = None) -> FrozenTrial:
+    """Run one trial to a recorded end state (COMPLETE, or FAIL or PRUNED with a reason).
 
     A design the study has already evaluated (``known``: finished trials by :func:`design_key`;
     samplers such as NSGA-II propose the same design again) is not evaluated again: evaluation is
@@ -155,13 +168,17 @@ def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fideli
     trial = start_trial(study, dists, conditions(space))
     earlier = (known or {}).get(design_key(trial.params))
     try:
-        outcome = evaluate_trial(space, base, trial.params, fidelity) if earlier is None else outcome_of(earlier)
+        outcome = (evaluate_trial(space, base, trial.params, fidelity, give_up) if earlier is None
+                   else outcome_of(earlier))
     except BaseException as exc:   # KeyboardInterrupt, SystemExit: evaluate_trial catches the rest
         abort_trial(study, trial, exc)
         raise
     if earlier is not None:
         trial.set_user_attr("same_as", earlier.number)
-    if outcome.failure:
+    if outcome.pruned:
+        trial.set_user_attr("reason", outcome.pruned)
+        study.tell(trial, state=TrialState.PRUNED)
+    elif outcome.failure:
         trial.set_user_attr("reason", outcome.failure)
         study.tell(trial, state=TrialState.FAIL)
     else:
@@ -178,13 +195,17 @@ def design_key(params: dict) -> tuple:
 
 
 def reusable(trial: FrozenTrial) -> bool:
-    """Whether a finished trial's outcome holds for every trial of the same design: complete, or
-    failed because the design is infeasible (not interrupted, not an unforeseen error)."""
-    return trial.state == TrialState.COMPLETE or str(trial.user_attrs.get("reason", "")).startswith("infeasible:")
+    """Whether a finished trial's outcome holds for every trial of the same design: complete,
+    failed because the design is infeasible (not interrupted, not an unforeseen error), or pruned
+    (the front that dominated it only improves)."""
+    return (trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            or str(trial.user_attrs.get("reason", "")).startswith("infeasible:"))
 
 
 def outcome_of(trial: FrozenTrial) -> Outcome:
     """The :class:`Outcome` a finished trial recorded (see :func:`reusable`)."""
+    if trial.state == TrialState.PRUNED:
+        return Outcome(pruned=str(trial.user_attrs["reason"]))
     if trial.state != TrialState.COMPLETE:
         return Outcome(failure=str(trial.user_attrs["reason"]))
     return Outcome(list(trial.values), dict(trial.constraints or {}), dict(trial.user_attrs.get("result", {})))
@@ -247,7 +268,8 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         if cfg.timeout_s is not None and time.monotonic() - start >= cfg.timeout_s:
             break
-        run_trial(study, space, cfg.base, dists, cfg.fidelity, known)
+        give_up = tracker.dominated if cfg.prune and cfg.fidelity != "simulated" else None
+        run_trial(study, space, cfg.base, dists, cfg.fidelity, known, give_up)
 
 
 def _worker(space: Space, cfg: SearchConfig) -> None:
@@ -323,7 +345,8 @@ def simulate_front(study: optuna.Study, space: Space, base: Path) -> dict[int, d
 
 def config_from(space: Space, base: Path, runs_dir: Path, *, trials: int | None = None, timeout_s: float | None = None,
                 seed: int | None = ..., jobs: int | None = None, storage: str | None = None,
-                study: str | None = None, fidelity: str | None = None) -> SearchConfig:  # type: ignore[assignment]
+                study: str | None = None, fidelity: str | None = None,
+                prune: bool | None = None) -> SearchConfig:  # type: ignore[assignment]
     """Merge command-line overrides with the space's ``search`` section."""
     s = space.search
     name = study or s.study or space.name
@@ -332,4 +355,5 @@ def config_from(space: Space, base: Path, runs_dir: Path, *, trials: int | None 
         study=name, run_dir=runs_dir / name, base=base, trials=n, storage=storage or s.storage,
         timeout_s=timeout_s if timeout_s is not None else s.timeout, seed=s.seed if seed is ... else seed,
         jobs=jobs or s.jobs, sampler=resolved_sampler_name(space, n), fidelity=fidelity or s.fidelity,
+        prune=s.prune if prune is None else prune,
     )

@@ -35,7 +35,8 @@ def chosen_rows(data: RunData, designs: int, numbers: tuple[int, ...] = ()) -> l
         if r is None:
             raise CodesignError(f"no finished trial {n} in this run (trials 0..{len(data.rows) - 1})", f"--design {n}")
         if r.state != "COMPLETE":
-            raise CodesignError(f"trial {n} failed ({r.reason or 'no reason recorded'}); it has no result to detail",
+            raise CodesignError(f"trial {n} {'was pruned' if r.state == 'PRUNED' else 'failed'} "
+                                f"({r.reason or 'no reason recorded'}); it has no result to detail",
                                 f"--design {n}")
         if r not in picked:
             picked.append(r)

@@ -91,7 +91,7 @@ def front_figure(data: RunData) -> go.Figure:
         fig.update_yaxes(title_text=labels[j], type=_axis_type(complete, labels[j]), row=row, col=col)
     failed = sum(r.state != "COMPLETE" for r in data.rows)
     fig.update_layout(title=f"Pareto front: {len(front)} of {len(complete)} complete trials"
-                            + (f" ({failed} failed trials have no objective values)" if failed else ""),
+                            + (f" ({failed} failed or pruned trials have no objective values)" if failed else ""),
                       height=420 * math.ceil(len(pairs) / cols), legend={"orientation": "h", "y": -0.15})
     return fig
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import optuna
 import yaml
 
-from codesign.report.tables import TrialRow, flat, objective_labels, pareto_rows, trial_rows
+from codesign.report.tables import TrialRow, flat, objective_labels, pareto_rows, trial_counts, trial_rows
 from codesign.spec.params import format_value, param_kind
 from codesign.spec.space import Space
 
@@ -104,10 +104,8 @@ def _json(r: TrialRow) -> dict:
 def summary_markdown(study: str, space: Space, rows: list[TrialRow], front: list[TrialRow], sampler: str,
                      seed: int | None, fidelity: str = "analytical") -> str:
     labels = objective_labels(space)
-    complete = sum(r.state == "COMPLETE" for r in rows)
-    feasible = sum(r.feasible for r in rows)
     lines = [f"# Study `{study}`", "", space.description.strip(), "",
-             f"- trials: {len(rows)} finished ({complete} complete, {feasible} feasible, {len(rows) - complete} failed)",
+             f"- trials: {trial_counts(rows)}",
              f"- sampler: {sampler}, " + ("unseeded" if seed is None else f"seed {seed}"),
              f"- fidelity: {FIDELITY_TEXT.get(fidelity, fidelity)}",
              "- objectives: " + ", ".join(f"{o.direction} {lb}" for o, lb in zip(space.objectives, labels)),
@@ -143,5 +141,7 @@ FIDELITY_TEXT = {"analytical": "analytical (objective values from the analytical
 def _reason_class(reason: str) -> str:
     if reason.startswith("violates: "):
         return reason
+    if reason.startswith("dominated by trial"):
+        return "pruned: dominated by a feasible trial before it was fully mapped"
     return reason.split(":")[0] + ": " + reason.split(":", 2)[-1].strip()[:80] if ":" in reason else reason
 

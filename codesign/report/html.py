@@ -14,6 +14,7 @@ from typing import Any
 from codesign.report.charts import param_text, short_name
 from codesign.report.detail import DesignDetail, WorkloadDetail, dominating
 from codesign.report.gather import Importance, RunData
+from codesign.report.tables import trial_counts
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1300px; padding: 0 24px 48px; color: #222; }
@@ -70,15 +71,13 @@ def page(data: RunData, sections: list[tuple[str, str, str]], plotly_js: str) ->
 
 def overview(data: RunData, details: list[DesignDetail], asked: list[int]) -> str:
     rows = data.rows
-    complete = sum(r.state == "COMPLETE" for r in rows)
-    feasible = sum(r.feasible for r in rows)
     objectives = ", ".join(f"{o.direction} {lb}" for o, lb in zip(data.space.objectives, data.labels))
     detailed = ", ".join(f'<a href="#trial-{d.number}">{d.number}</a>' for d in details) or "none"
     on_front = {r.number for r in data.front}
     off = [n for n in asked if n not in on_front]
     parts = [f"<p>{escape(data.space.description.strip())}</p>" if data.space.description.strip() else "",
              "<ul>",
-             f"<li>trials: {len(rows)} finished ({complete} complete, {feasible} feasible, {len(rows) - complete} failed)</li>",
+             f"<li>trials: {trial_counts(rows)}</li>",
              f"<li>objectives: {escape(objectives)}</li>",
              f"<li>constraints: {escape(', '.join(c.text for c in data.space.constraints) or 'none')}</li>",
              f"<li>Pareto front: {len(data.front)} feasible designs; detailed below: trials {detailed}"
@@ -125,7 +124,8 @@ def rejected(failed: Counter, infeasible: Counter) -> str:
         out += "<h3>Infeasible (complete, but violating constraints)</h3>" + table(
             ["violated constraints", "trials"], [[k, str(n)] for k, n in infeasible.most_common()])
     if failed:
-        out += "<h3>Failed (no result)</h3>" + table(["reason", "trials"], [[k, str(n)] for k, n in failed.most_common(20)])
+        out += "<h3>Failed or pruned (no result)</h3>" + table(["reason", "trials"],
+                                                               [[k, str(n)] for k, n in failed.most_common(20)])
     return out
 
 

@@ -40,11 +40,11 @@ def objective_labels(space: Space) -> list[str]:
 
 
 def trial_rows(study: optuna.Study, space: Space) -> list[TrialRow]:
-    """All finished trials, in trial-number order."""
+    """All finished trials (complete, failed, pruned), in trial-number order."""
     labels = objective_labels(space)
     texts = [c.text for c in space.constraints]
     rows = []
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
     for t in sorted(trials, key=lambda t: t.number):
         rows.append(_row(t, labels, texts))
     return rows
@@ -62,6 +62,14 @@ def _row(t: FrozenTrial, labels: list[str], texts: list[str]) -> TrialRow:
         metrics=result.get("metrics", {}), per_workload=result.get("per_workload", {}),
         constraints=constraints, area_mm2=result.get("area_mm2", {}), same_as=t.user_attrs.get("same_as"),
     )
+
+
+def trial_counts(rows: list[TrialRow]) -> str:
+    """``40 finished (25 complete, 20 feasible, 12 pruned, 3 failed)``."""
+    complete = sum(r.state == "COMPLETE" for r in rows)
+    pruned = sum(r.state == "PRUNED" for r in rows)
+    return (f"{len(rows)} finished ({complete} complete, {sum(r.feasible for r in rows)} feasible, "
+            + (f"{pruned} pruned as dominated, " if pruned else "") + f"{len(rows) - complete - pruned} failed)")
 
 
 def pareto_rows(rows: list[TrialRow], space: Space) -> list[TrialRow]:

@@ -265,6 +265,7 @@ class SearchSpec(Strict):
     study: str | None = Field(None, description="Study name; default: the space's name.")
     jobs: int = Field(1, ge=1, description="Worker processes on this machine.")
     fidelity: Literal["analytical", "simulated", "auto"] = Field("analytical", description="Latency model: analytical (every trial), simulated (every trial re-timed by the tile-program simulator), auto (analytical search, then the Pareto front simulated; both kept).")
+    prune: bool = Field(True, description="Give up a design as soon as its best reachable objective values (mapped layers plus lower bounds on the rest) are dominated by a feasible trial: recorded as PRUNED with the reason; the feasible Pareto front is unchanged. Not with fidelity: simulated.")
     seed_designs: tuple[dict[str, Annotated[Any, WithJsonSchema({"type": ["number", "string"]})]], ...] = Field(
         (), description="Designs to evaluate first, before sampling: {parameter: value} mappings with parameter "
                         "names as for --set (hardware.array.rows, hardware.memory.GLB.size) and values with "
