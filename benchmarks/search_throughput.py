@@ -7,8 +7,10 @@ search makes:
 - design evaluation: :func:`codesign.flow.evaluate_design` (build, map every layer, cost), split
   into the mapper (:func:`codesign.compiler.mapper.map_layer` without the cost-core calls it
   makes), the cost model (:func:`codesign.compiler.costed.cost`, every batch of mappings the
-  mapper costs: counting the mappings whose usage is not remembered yet, then pricing all) and
-  the rest (building the accelerator, vector operators, metrics);
+  mapper costs: counting the mappings whose usage is not remembered yet, then pricing all), the
+  layer lower bounds pruning takes (:func:`codesign.compiler.mapper.lower_bound`, with
+  ``search.prune``) and the rest (building the accelerator, vector operators, metrics, the
+  pruning checks);
 - sampling: optuna's ``Trial`` creation and ``suggest_*`` (the sampler), journal writes excluded;
 - recording: constraints, result attribute and ``tell``, journal writes excluded;
 - journal writes: every append to ``journal.log`` (each one is fsynced);
@@ -65,6 +67,7 @@ def instrument(clock: Clock) -> None:
     from codesign.compiler import costed, mapper, search
 
     flow.map_layer = clock.wrap("  mapper (incl. cost model)", flow.map_layer)
+    flow.lower_bound = clock.wrap("  layer lower bounds (pruning)", flow.lower_bound)
     mapper.evaluate = clock.wrap("  cost model", mapper.evaluate)
     search.cost = clock.wrap("  cost model", search.cost)
     real_measure = costed.measure
@@ -128,17 +131,20 @@ def main() -> None:
     phases.append("other (open, progress, outputs)")
 
     sampler = runner.resolved_sampler_name(space, args.trials)
-    print(f"space {args.space}  trials {n}  sampler {sampler}  seed {args.seed}  "
+    pruned = sum(t.state == "PRUNED" for t in result.trials)
+    print(f"space {args.space}  trials {n} ({pruned} pruned)  sampler {sampler}  seed {args.seed}  "
           f"feasible Pareto designs {len(result.pareto)}")
     print(f"wall {wall:.2f} s   throughput {n / wall:.2f} trials/s   mean {wall / n * 1000:.0f} ms per trial\n")
     mapping = clock.seconds.pop("  mapper (incl. cost model)", 0.0)
     cost = clock.seconds.pop("  cost model", 0.0)
     counting = clock.seconds.pop("    counting mappings not remembered", 0.0)
+    bounds = clock.seconds.pop("  layer lower bounds (pruning)", 0.0)
     evaluation = clock.seconds["design evaluation"]
     parts = {"design evaluation": [("  mapper (tiling, bounds, search)", mapping - cost), ("  cost model", cost),
                                    ("    counting mappings not remembered", counting),
                                    ("    pricing, lookups", cost - counting),
-                                   ("  build, vector ops, metrics", evaluation - mapping)]}
+                                   ("  layer lower bounds (pruning)", bounds),
+                                   ("  build, vector ops, metrics, pruning checks", evaluation - mapping - bounds)]}
     rows = [("phase", "total s", "ms/trial", "share")]
     for p in phases:
         for name, sec in [(p, clock.seconds[p])] + parts.get(p, []):
