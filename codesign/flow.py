@@ -70,14 +70,17 @@ def space_workloads(space: Space, base: Path) -> tuple[Workload, ...]:
 
 def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -> WorkloadResult:
     """Map and cost every layer of ``workload``; raise :class:`InfeasibleDesign` if one cannot be mapped."""
-    layers = []
-    for layer in workload.layers:
-        try:
-            layers.append(map_layer(layer, acc, policy))
-        except MappingError as exc:
-            raise InfeasibleDesign(f"{workload.name}: {exc}") from None
+    layers = tuple(_mapped(workload, layer, acc, policy) for layer in workload.layers)
     vector = tuple(evaluate_vector(op, acc) for op in workload.vector_ops)
-    return summarize_workload(workload.name, tuple(layers), vector, acc, workload.total_macs)
+    return summarize_workload(workload.name, layers, vector, acc, workload.total_macs)
+
+
+def _mapped(workload: Workload, layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
+    """:func:`map_layer`, a layer no mapping fits raising :class:`InfeasibleDesign` that names the workload."""
+    try:
+        return map_layer(layer, acc, policy)
+    except MappingError as exc:
+        raise InfeasibleDesign(f"{workload.name}: {exc}") from None
 
 
 def summarize_workload(name: str, layers: tuple[LayerResult, ...], vector: tuple, acc: Accelerator,
@@ -196,11 +199,7 @@ def _run_unless_given_up(space: Space, workloads: tuple[Workload, ...], acc: Acc
         reason = give_up(best_possible(space, workloads, acc, costs, vector))
         if reason:
             raise GaveUp(reason)
-        layer = workloads[k].layers[i]
-        try:
-            r = map_layer(layer, acc, policy)
-        except MappingError as exc:
-            raise InfeasibleDesign(f"{workloads[k].name}: {exc}") from None
+        r = _mapped(workloads[k], workloads[k].layers[i], acc, policy)
         mapped[k][i], costs[k][i] = r, (r.energy_pj, r.cycles)
     return tuple(summarize_workload(w.name, tuple(m), vec, acc, w.total_macs)   # type: ignore[arg-type]
                  for w, m, vec in zip(workloads, mapped, vector))

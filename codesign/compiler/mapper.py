@@ -50,8 +50,8 @@ def lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple
     """``(energy_pj, cycles)`` that no mapping :func:`map_layer` can return for ``layer`` undercuts
     (each minimized on its own): the tiling-free bounds
     (:func:`codesign.compiler.bounds.traffic_bounds`) of every spatial choice the search ranks and
-    of the naive compiler's. A few array operations on remembered work: the search prunes designs
-    with it before mapping them (:mod:`codesign.dse.floor`)."""
+    of the naive compiler's. A few array operations on remembered work: a search prunes designs
+    with it before mapping all their layers (:func:`codesign.flow.best_possible`)."""
     return _lower_bound(layer.canonical(), acc, policy)
 
 
