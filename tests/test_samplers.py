@@ -47,3 +47,44 @@ def test_auto_picks_by_budget(tmp_path):
     space = _space(tmp_path, "auto")
     assert resolved_sampler_name(space, 50) == "tpe"
     assert resolved_sampler_name(space, AUTO_TPE_MAX_TRIALS + 1) == "nsga2"
+
+
+def _proposals(build, monkeypatch, caches: tuple[str, ...], n: int = 40) -> list[dict]:
+    """The params a per-trial-seeded sampler proposes on a 3-objective toy study (a conditional
+    knob ``k`` exists only when ``mode`` is ``b``), with ``caches`` carried across trials."""
+    import optuna
+
+    from codesign.dse import sampling
+
+    monkeypatch.setattr(sampling, "SEARCH_SPACE_CACHES", caches)
+    sampler = sampling.TrialSeededSampler(build, 3)
+    study = optuna.create_study(directions=["minimize"] * 3, sampler=sampler)
+    kept = set()
+    for _ in range(n):
+        t = study.ask()
+        x, y = t.suggest_float("x", 0.0, 1.0), t.suggest_int("y", 1, 9)
+        mode = t.suggest_categorical("mode", ["a", "b"])
+        k = t.suggest_float("k", 1.0, 4.0) if mode == "b" else 0.0
+        study.tell(t, [x + k, (y - 3) ** 2 + x, y * (1.0 - x)])
+        kept |= {id(getattr(sampler._inner, c)) for c in caches if hasattr(sampler._inner, c)}
+    assert len(kept) <= len(caches)      # every rebuilt sampler used the first one's calculators
+    return [t.params for t in study.trials]
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("group", [False, True])
+def test_kept_search_space_cache_proposes_what_a_fresh_one_does(monkeypatch, group):
+    """Rebuilding TPE per trial with the first sampler's search-space calculators (incremental)
+    proposes exactly the designs that rebuilding it with fresh ones (computed from every trial)
+    does, with and without conditional groups."""
+    import optuna
+
+    from codesign.dse.sampling import SEARCH_SPACE_CACHES
+
+    def build(seed):
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=group, n_startup_trials=8)
+
+    kept = _proposals(build, monkeypatch, SEARCH_SPACE_CACHES)
+    fresh = _proposals(build, monkeypatch, ())
+    assert kept == fresh
+    assert len({tuple(sorted(p.items())) for p in kept}) == len(kept)   # a real stream, not a constant

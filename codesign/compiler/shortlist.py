@@ -12,8 +12,6 @@ near-identical factors do not crowd out different unrollings.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from codesign.compiler.bounds import Traffic, combination_bounds, traffic_bounds
@@ -75,12 +73,14 @@ def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
     S = len(options)
     q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
-    _, family = np.unique((options > 1).reshape(S, -1), axis=0, return_inverse=True)
-    points = np.array([math.prod(len(divisors(int(x))) for x in row) for row in q], dtype=np.int64)
+    unrolled = (options > 1).reshape(S, -1)
+    family = unrolled @ (np.int64(1) << np.arange(unrolled.shape[1], dtype=np.int64))   # which dims each axis unrolls, as bits
+    values, at = np.unique(q, return_inverse=True)
+    points = np.prod(np.array([len(divisors(int(v))) for v in values], dtype=np.int64)[at.reshape(q.shape)], axis=1)
     temporal = np.ones((S, len(acc.levels), len(layer.dims)), dtype=np.int64)
     temporal[:, 0, :] = q
     traffic = traffic_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2], tiling_free=True)
-    return options, family.ravel(), points, traffic
+    return options, family, points, traffic
 
 
 def _rank_in_group(group: np.ndarray) -> np.ndarray:

@@ -77,19 +77,28 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
     optuna samplers keep one random stream per object, so re-creating a sampler with the same
     seed (a resumed run, a second process on a shared study) replays the same designs. The
     wrapped samplers keep their search state in the study, not in the object, so a rebuild per
-    trial loses nothing but the stream.
+    trial loses nothing but the stream, and a cache: the relative search space (the
+    intersection of the finished trials' distributions) that optuna computes incrementally.
+    Rebuilt samplers get the first one's search-space objects (:data:`SEARCH_SPACE_CACHES`)
+    so that it stays incremental; recomputed from every trial it was 80% of a TPE ask at
+    1,000 trials. The intersection depends on the study's trials alone, not on the stream.
     """
 
     def __init__(self, build: Callable[[int | None], optuna.samplers.BaseSampler], seed: int) -> None:
         self._build = build
         self._seed = seed
         self._inner = build(seed)
+        self._caches = {name: getattr(self._inner, name) for name in SEARCH_SPACE_CACHES
+                        if callable(getattr(getattr(self._inner, name, None), "calculate", None))}
 
     def __str__(self) -> str:
         return f"{self._inner} (seeded per trial from {self._seed})"
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._inner = self._build(trial_seed(self._seed, trial.number))
+        for name, cache in self._caches.items():
+            if type(getattr(self._inner, name, None)) is type(cache):
+                setattr(self._inner, name, cache)
         self._inner.before_trial(study, trial)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -110,6 +119,10 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
     def reseed_rng(self) -> None:
         self._inner.reseed_rng()
 
+
+SEARCH_SPACE_CACHES = ("_search_space", "_group_decomposed_search_space", "_intersection_search_space")
+"""Where optuna's samplers keep their incremental search-space calculators (TPE, NSGA-II/III,
+CMA-ES, GP); a sampler without them just computes the search space afresh."""
 
 PER_TRIAL_SEEDED = ("TPESampler", "NSGAIISampler", "NSGAIIISampler", "RandomSampler", "GPSampler", "BruteForceSampler")
 
