@@ -64,3 +64,37 @@ def test_capacity_key_separates_what_tiling_depends_on():
     assert _setup({"hardware.clock": "300MHz"})[0].capacity_key == a.capacity_key
     assert _setup({"hardware.memory.GLB.size": "256KiB"})[0].capacity_key != a.capacity_key
     assert _setup({"hardware.memory.PE_RF.size": "32B"})[0].capacity_key != a.capacity_key
+
+
+def test_budget_is_a_quarter_of_memory_per_core_within_256_mib_and_1_gib():
+    from codesign.compiler.memo import default_budget_bytes
+
+    GiB, MiB = 2**30, 2**20
+    assert default_budget_bytes(24 * GiB, 2) == GiB                 # 3 GiB per core: capped at 1 GiB
+    assert default_budget_bytes(16 * GiB, 8) == 512 * MiB            # 16 GiB / (4 x 8 cores)
+    assert default_budget_bytes(4 * GiB, 16) == 256 * MiB            # 64 MiB per core: the floor
+
+
+def test_an_evicted_entry_is_computed_again_the_same(monkeypatch):
+    """The memo is bounded: past its budget the least recently used entry goes, and asking for
+    it again computes it again (equal arrays), while recent entries stay."""
+    import numpy as np
+
+    from codesign.compiler import memo
+
+    memo.clear()
+    monkeypatch.setattr(memo, "BUDGET_BYTES", 3 * 8000)
+    calls = []
+
+    def make(i):
+        def compute():
+            calls.append(i)
+            return np.full(1000, float(i))       # 8,000 bytes
+        return compute
+
+    for i in range(4):                           # the fourth pushes the first out
+        memo.remember(("t", i), make(i))
+    assert memo.lookup(("t", 0)) is None and memo.lookup(("t", 3)) is not None
+    again = memo.remember(("t", 0), make(0))
+    assert calls == [0, 1, 2, 3, 0] and (again == 0.0).all() and not again.flags.writeable
+    memo.clear()
