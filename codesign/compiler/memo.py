@@ -33,7 +33,6 @@ from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
 
 
-
 def default_budget_bytes(ram_bytes: int | None = None, cpus: int | None = None) -> int:
     """1 GiB, or a quarter of the machine's memory per core when that is less (never under
     256 MiB). A cold edge design tiles about 40 layers at up to a megabyte each; at 256 MiB a
