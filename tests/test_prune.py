@@ -127,3 +127,25 @@ def test_pruning_leaves_the_front_of_a_random_search_unchanged(tmp_path: Path) -
         states.append([r["state"] for r in read_csv(tmp_path / "runs" / name / "trials.csv")])
     assert states[0].count("PRUNED") > 0 and states[1].count("PRUNED") == 0
     assert fronts[0] == fronts[1] and len(fronts[0]) > 1
+
+
+@pytest.mark.parametrize("flag", ["--prune", "--no-prune"])
+def test_a_run_without_pruning_evaluates_a_design_pruned_before_in_full(pruned_run: Path, tmp_path: Path,
+                                                                       flag: str) -> None:
+    """A design proposed again takes its earlier trial's outcome (``same_as``), but a PRUNED outcome
+    only when this run prunes too: with ``--no-prune`` the design is mapped in full."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(pruned_run, runs / "tiny")
+    study = load(runs / "tiny" / "journal.log", "tiny")
+    before = study.get_trials(deepcopy=False)
+    earlier = next(t for t in before if t.state == TrialState.PRUNED)
+    study.enqueue_trial(earlier.params)
+    search(TINY, flag, "--runs-dir", runs, "--trials", len(before) + 1, "--seed", 1, cwd=tmp_path)
+    again = max(load(runs / "tiny" / "journal.log", "tiny").get_trials(deepcopy=False), key=lambda t: t.number)
+    assert again.params == earlier.params
+    if flag == "--prune":
+        assert again.state == TrialState.PRUNED and again.user_attrs["same_as"] == earlier.number
+    else:
+        assert again.state == TrialState.COMPLETE and "same_as" not in again.user_attrs

@@ -197,7 +197,7 @@ def design_key(params: dict) -> tuple:
 def reusable(trial: FrozenTrial) -> bool:
     """Whether a finished trial's outcome holds for every trial of the same design: complete,
     failed because the design is infeasible (not interrupted, not an unforeseen error), or pruned
-    (the front that dominated it only improves)."""
+    (the front that dominated it only improves; :func:`_loop` reuses that only while it prunes)."""
     return (trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
             or str(trial.user_attrs.get("reason", "")).startswith("infeasible:"))
 
@@ -246,14 +246,15 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
     looked: set[int] = set()                  # trial numbers already looked at for ``known``
     written: int | None = None
     cost, ended = 0.0, start    # duration and end of the last checkpoint
+    give_up = tracker.dominated if cfg.prune and cfg.fidelity != "simulated" else None
     while True:
         active = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
         tracker.update(t for t in active if t.state in FINISHED)
         for t in active:
             if t.state in FINISHED and t.number not in looked:
                 looked.add(t.number)
-                if reusable(t):
-                    known.setdefault(design_key(t.params), t)
+                if reusable(t) and (give_up is not None or t.state != TrialState.PRUNED):
+                    known.setdefault(design_key(t.params), t)    # not pruned outcomes when this run does not prune
         if on_progress is not None:
             on_progress(tracker.snapshot(cfg.trials, time.monotonic() - start))
         if written is None:
@@ -268,7 +269,6 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         if cfg.timeout_s is not None and time.monotonic() - start >= cfg.timeout_s:
             break
-        give_up = tracker.dominated if cfg.prune and cfg.fidelity != "simulated" else None
         run_trial(study, space, cfg.base, dists, cfg.fidelity, known, give_up)
 
 
