@@ -7,6 +7,10 @@ with ``--set``), built as a trial builds it. Prints the median and 95th percenti
 slowest layers), wall-clock and CPU time of this process (the CPU time is what one core
 spends, whatever else runs on the machine), with the mappings costed per layer.
 
+Then each layer again *warm*, as a search meets it: right after its cold mapping, on the same
+design at another clock and technology node (same array and buffer sizes: the remembered
+tilings and usage hold, the prices and bandwidth per cycle are new).
+
 Usage::
 
     python benchmarks/mapper.py
@@ -56,12 +60,17 @@ def main() -> None:
     design = resolve_design(space, values)
     acc = build_accelerator(space, design)
     policy = policy_of(design, space)
+    other = dict(values, **{"hardware.clock": parse_value("hardware.clock", "600MHz", space),
+                            "hardware.technology": parse_value("hardware.technology", "22nm", space)})
+    if other == values:
+        other["hardware.clock"] = parse_value("hardware.clock", "500MHz", space)
+    warm_acc = build_accelerator(space, resolve_design(space, other))
 
     layers = {}
     for model in MODELS:
         for layer in load_model(model).layers:
             layers.setdefault(layer.canonical(), layer)
-    times, cpu, costed, failed = [], [], [], []
+    times, cpu, warm, costed, failed = [], [], [], [], []
     for layer in layers.values():
         clear_cache()
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -72,6 +81,12 @@ def main() -> None:
             failed.append(layer.name)
         times.append((time.perf_counter() - start) * 1e3)
         cpu.append((time.process_time() - start_cpu) * 1e3)
+        start_cpu = time.process_time()
+        try:
+            map_layer(layer, warm_acc, policy)
+        except MappingError:
+            pass
+        warm.append((time.process_time() - start_cpu) * 1e3)
     ms, cpu_ms = np.array(times), np.array(cpu)
     print(f"hardware: {acc.rows}x{acc.cols} {acc.dataflow}, " + ", ".join(
         f"{lv.name} {lv.size_bytes or 'DRAM'}B" for lv in acc.levels) + f"; policy: {policy}")
@@ -79,6 +94,9 @@ def main() -> None:
     for what, values in (("wall", ms), ("cpu", cpu_ms)):
         print(f"{what} ms per layer: median {np.median(values):.1f}, p95 {np.percentile(values, 95):.1f}, "
               f"max {values.max():.1f}, total {values.sum() / 1e3:.2f} s")
+    warm_ms = np.array(warm)
+    print(f"warm (then at {warm_acc.clock_hz / 1e6:.0f} MHz, {other['hardware.technology']:g} nm): cpu ms per layer: "
+          f"median {np.median(warm_ms):.1f}, p95 {np.percentile(warm_ms, 95):.1f}, total {warm_ms.sum() / 1e3:.2f} s")
     print(f"mappings costed per layer: median {int(np.median(costed))}, max {max(costed)}"
           + (f"; unmappable: {', '.join(failed)}" if failed else ""))
     names = [layer.name + " " + layer.describe() for layer in layers.values()]
