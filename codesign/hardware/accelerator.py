@@ -6,6 +6,7 @@ per-level arrays (:meth:`Accelerator.level_array`); the search layer only builds
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from codesign.hardware import technology as tech
@@ -117,8 +118,9 @@ class Accelerator:
         extra = tech.interconnect_area_overhead(self.dataflow, self.num_pes) * (macs + pe_mem + fixed_network)
         return {"macs": macs, "pe_buffers": pe_mem, "shared_buffers": shared, "network": fixed_network + extra}
 
-    @property
+    @functools.cached_property
     def area_mm2(self) -> float:
+        """On-chip area (computed once: a search's pruning asks for it before every layer)."""
         return sum(self.area_breakdown_mm2.values())
 
     @property

@@ -8,6 +8,7 @@ convolutions, GEMMs and attention alike.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -136,8 +137,9 @@ class Workload:
     source: str = ""
     symbols: tuple[tuple[str, int], ...] = ()   # the model's params after overrides
 
-    @property
+    @functools.cached_property
     def total_macs(self) -> int:
+        """MACs of one inference (computed once: a search's pruning asks before every layer)."""
         return sum(layer.macs * layer.count for layer in self.layers)
 
     @property
