@@ -35,24 +35,31 @@ class _Table:
     """Usages of the mappings of one layer on one traffic structure, in arrays that grow by doubling."""
 
     def __init__(self, L: int) -> None:
-        self.index: dict[int, int] = {}
+        self.keys = np.zeros(0, dtype=np.uint64)         # first hashes of the rows, sorted
+        self.at = np.zeros(0, dtype=np.int64)            # the row of each key
         self.n = 0
-        self.check = np.zeros(64, dtype=np.uint64)
+        self.check = np.zeros(64, dtype=np.uint64)       # second hash of each row
         self.usage = Usage(np.zeros((L, 64)), np.zeros((L, 64), dtype=np.int64), np.zeros(64), np.zeros((L, 64)))
 
     @property
     def nbytes(self) -> int:
         u = self.usage
-        return self.check.nbytes + sum(a.nbytes for a in (u.bytes_per_instance, u.inst, u.compute, u.need)) + 100 * self.n
+        return (self.keys.nbytes + self.at.nbytes + self.check.nbytes
+                + sum(a.nbytes for a in (u.bytes_per_instance, u.inst, u.compute, u.need)))
 
-    def find(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
-        """Row of each mapping, -1 where not remembered. ``[M]``."""
-        rows = np.fromiter((self.index.get(h, -1) for h in h1.tolist()), dtype=np.int64, count=len(h1))
-        rows[(rows >= 0) & (self.check[np.maximum(rows, 0)] != h2)] = -1
-        return rows
+    def find(self, h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, known)``: the row of each mapping (-1 where not remembered) and whether its first
+        hash is in the table at all. ``[M]`` each."""
+        if not len(self.keys):
+            return np.full(len(h1), -1, dtype=np.int64), np.zeros(len(h1), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.keys, h1), len(self.keys) - 1)
+        known = self.keys[pos] == h1
+        rows = np.where(known, self.at[pos], -1)
+        rows[known & (self.check[rows] != h2)] = -1
+        return rows, known
 
     def add(self, h1: np.ndarray, h2: np.ndarray, usage: Usage) -> np.ndarray:
-        """Remember new mappings (hashes not in the table); returns their rows."""
+        """Remember new mappings (distinct first hashes, none in the table); returns their rows."""
         m = len(h1)
         if self.n + m > len(self.check):
             grow = max(2 * len(self.check), self.n + m)
@@ -65,7 +72,9 @@ class _Table:
         for a, b in zip((self.usage.bytes_per_instance, self.usage.inst, self.usage.compute, self.usage.need),
                         (usage.bytes_per_instance, usage.inst, usage.compute, usage.need)):
             a[..., rows] = b
-        self.index.update(zip(h1.tolist(), rows.tolist()))
+        order = np.argsort(h1)
+        at = np.searchsorted(self.keys, h1[order])
+        self.keys, self.at = np.insert(self.keys, at, h1[order]), np.insert(self.at, at, rows[order])
         self.n += m
         return rows
 
@@ -87,13 +96,12 @@ def cost(layer: Layer, acc: Accelerator, chunk: Chunk) -> CostBatch:
         table = _tables[key] = _Table(len(acc.levels))
     _tables.move_to_end(key)
     h1, h2 = _hashes(chunk)
-    rows = table.find(h1, h2)
+    rows, known = table.find(h1, h2)
     missing = np.flatnonzero(rows < 0)
     if len(missing):
         _, first, inverse = np.unique(h1[missing], return_index=True, return_inverse=True)
         new, inverse = missing[first], inverse.ravel()
-        clash = np.fromiter((h in table.index for h in h1[new].tolist()), dtype=bool, count=len(new))
-        if clash.any() or (h2[new][inverse] != h2[missing]).any():     # a first-hash clash: never seen in practice
+        if known[new].any() or (h2[new][inverse] != h2[missing]).any():   # a first-hash clash: never seen in practice
             return evaluate(layer, acc, chunk.nest(acc.first_per_pe_level))
         usage = measure(layer, acc, chunk.take(new).nest(acc.first_per_pe_level))
         before = table.nbytes

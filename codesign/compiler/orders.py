@@ -10,6 +10,7 @@ effect, so within each group window dimensions go first (the next tile overlaps 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -81,21 +82,22 @@ def level_permutations(perm: np.ndarray, temporal: np.ndarray, level: int, irrel
     kept. With ``irrelevant`` (a stationarity constraint), only orders that keep those loops
     innermost.
     """
-    order = [int(d) for d in perm[level] if temporal[level, d] > 1]
-    rest = [int(d) for d in perm[level] if temporal[level, d] <= 1]
-    k = len(order)
-    m = k
+    active = temporal[level, perm[level]] > 1
+    order, rest = perm[level][active], perm[level][~active]
+    m = len(order)
     while math.factorial(m) > MAX_LEVEL_PERMUTATIONS:
         m -= 1
-    head, tail = order[:m], order[m:]
-    out = []
-    for p in itertools.permutations(head):
-        row = list(p) + tail
-        if irrelevant is not None:
-            flags = [bool(irrelevant[d]) for d in row]
-            if flags != sorted(flags, reverse=True):
-                continue
-        full = perm.copy()
-        full[level] = row + rest
-        out.append(full)
-    return np.array(out, dtype=np.int64).reshape(-1, *perm.shape)
+    rows = np.concatenate([order[:m][_permutations(m)], np.broadcast_to(order[m:], (math.factorial(m), len(order) - m))],
+                          axis=1)
+    if irrelevant is not None:                  # irrelevant loops first: flags never rise along a row
+        flags = np.asarray(irrelevant, dtype=np.int8)[rows]
+        rows = rows[np.all(flags[:, :-1] >= flags[:, 1:], axis=1)]
+    out = np.repeat(np.asarray(perm, dtype=np.int64)[None], len(rows), axis=0)
+    out[:, level] = np.concatenate([rows, np.broadcast_to(rest, (len(rows), len(rest)))], axis=1)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _permutations(m: int) -> np.ndarray:
+    """Every permutation of ``range(m)`` in :func:`itertools.permutations` order: ``[m!, m]``."""
+    return np.array(list(itertools.permutations(range(m))), dtype=np.int64).reshape(math.factorial(m), m)
