@@ -29,6 +29,13 @@ from codesign.spec.vocabulary import METRICS
 from codesign.workload.ir import Layer, Workload
 from codesign.workload.zoo import load_model
 
+RESULTS_VERSION = 1
+"""Which results codesign gives a design (its mappings, cycles, energies; the mapper and the cost
+core together). Raised by every change that alters any design's results, never otherwise: a
+study records it (:func:`codesign.dse.storage.signature`) and is not resumed under another, so
+one study never mixes trials of two models. ``tests/test_results_version.py`` holds a fingerprint
+of each version's results on fixed designs and fails when they change without it."""
+
 
 class InfeasibleDesign(Exception):
     """A design that cannot run a workload at all (e.g. a layer no mapping fits); ``str`` is the reason."""

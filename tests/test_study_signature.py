@@ -118,3 +118,27 @@ def test_objective_values_from_another_model_are_refused(tmp_path: Path) -> None
         codesign.search(space(tmp_path), trials=4, runs_dir=runs, fidelity="simulated", with_report=False)
     assert ("objective values came from the analytical model, now from the simulated one "
             "(search.fidelity / --fidelity)") in info.value.what
+
+
+def test_a_study_of_other_results_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study whose trials another version of the mapper or cost model computed is not resumed:
+    old and new trials would not compare. A study recorded before the version existed counts as version 1."""
+    runs = tmp_path / "runs"
+    codesign.search(space(tmp_path), trials=2, runs_dir=runs)
+    journal = JournalStorage(JournalFileBackend(str(runs / "tiny" / "journal.log")))
+    record = optuna.load_study(study_name="tiny", storage=journal).user_attrs["codesign_space"]
+    assert record["results_version"] == codesign.flow.RESULTS_VERSION
+    monkeypatch.setattr(codesign.dse.storage, "RESULTS_VERSION", codesign.flow.RESULTS_VERSION + 1)
+    with pytest.raises(CodesignError) as info:
+        codesign.search(space(tmp_path), trials=3, runs_dir=runs)
+    assert info.value.where == "--study"
+    assert info.value.what == (
+        f"study 'tiny' cannot be resumed by this codesign: its trials were computed by codesign's results version "
+        f"{codesign.flow.RESULTS_VERSION}, this codesign computes version {codesign.flow.RESULTS_VERSION + 1} (the "
+        "mapper or the cost model changed; old and new trials would not compare). Resume it with the codesign it "
+        "was made with, or start a new study with --study tiny-2")
+    monkeypatch.undo()
+    study = optuna.load_study(study_name="tiny", storage=journal)
+    del record["results_version"]                                     # as a study made before the version existed
+    study.set_user_attr("codesign_space", record)
+    assert len(codesign.search(space(tmp_path), trials=3, runs_dir=runs).trials) == 3

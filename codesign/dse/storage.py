@@ -24,6 +24,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
 from codesign.errors import CodesignError
+from codesign.flow import RESULTS_VERSION
 from codesign.spec.domains import Fixed
 from codesign.spec.params import all_domains, conditions, describe_condition, format_value, param_kind
 from codesign.spec.space import Space
@@ -100,8 +101,9 @@ def journal_storage(path: Path) -> JournalStorage:
 def signature(space: Space, distributions: dict, fidelity: str = "analytical") -> dict:
     """What a study's trials mean, to resume only from a space that agrees: objectives,
     constraints, workloads, the searched parameters (and their conditions), every fixed value,
-    the energy overrides, and which model the objective values come from (the simulator under
-    ``fidelity="simulated"``, else the analytical model: ``auto`` keeps the analytical values).
+    the energy overrides, which model the objective values come from (the simulator under
+    ``fidelity="simulated"``, else the analytical model: ``auto`` keeps the analytical values),
+    and which version of codesign's results (:data:`codesign.flow.RESULTS_VERSION`).
 
     A numeric range may be narrowed or widened and the study resumed, but not made log or
     linear; a choice (or pow2 range) may not change at all: optuna refuses both within a study
@@ -120,6 +122,7 @@ def signature(space: Space, distributions: dict, fidelity: str = "analytical") -
         **({"conditions": {name: describe_condition(c) for name, c in conds.items()}} if conds else {}),
         "values": "simulated" if fidelity == "simulated" else "analytical",
         "overrides": energy_overrides(space),
+        "results_version": RESULTS_VERSION,
     }
     return json.loads(json.dumps(record))   # as it reads back from the storage
 
@@ -134,7 +137,7 @@ def energy_overrides(space: Space) -> dict[str, float]:
 
 
 # what a record made before a key existed implies for it
-_DEFAULTS = {"values": "analytical", "overrides": {}}
+_DEFAULTS = {"values": "analytical", "overrides": {}, "results_version": 1}
 
 
 def _kind(dist: BaseDistribution) -> str:
@@ -174,6 +177,10 @@ def open_study(space: Space, name: str, storage: BaseStorage | str, sampler: opt
     if stored is not None and stored != sig:
         names = set(taken) | {s.study_name for s in study._storage.get_all_studies()}
         fresh = next(f"{name}-{k}" for k in range(2, len(names) + 3) if f"{name}-{k}" not in names)
+        if stored.get("results_version") != sig["results_version"]:
+            raise CodesignError(
+                f"study {name!r} cannot be resumed by this codesign: {'; '.join(differences(stored, sig))}. "
+                f"Resume it with the codesign it was made with, or start a new study with --study {fresh}", "--study")
         raise CodesignError(
             f"study {name!r} was made from a different space: {'; '.join(differences(stored, sig))}. "
             f"Resume it with the space it was made from, or start a new study with --study {fresh}", "--study")
@@ -209,6 +216,10 @@ def differences(old: dict, new: dict) -> list[str]:
                    f"{new['values']} one (search.fidelity / --fidelity)")
     if old.get("overrides", {}) != new["overrides"]:
         out.append(f"different energy overrides (were {old.get('overrides') or 'none'}; now {new['overrides'] or 'none'})")
+    if old.get("results_version", 1) != new["results_version"]:
+        out.append(f"its trials were computed by codesign's results version {old.get('results_version', 1)}, this "
+                   f"codesign computes version {new['results_version']} (the mapper or the cost model changed; "
+                   "old and new trials would not compare)")
     if old.get("conditions", {}) != new.get("conditions", {}):
         out.append(f"different conditions (were {old.get('conditions') or 'none'}; now {new.get('conditions') or 'none'})")
     return out or ["a different record"]
