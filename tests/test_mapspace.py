@@ -164,6 +164,30 @@ def test_tiling_free_bound_holds_on_a_squeezed_strided_1x1_conv(hier: str) -> No
     dram_words = traffic_bounds(layer, acc, chunk.temporal, array, lanes, tiling_free=True).base[unpadded, 0]
     assert np.all(dram_words == 4 * 4 + 4 * 4 + 4 * 4)      # weights, inputs touched, outputs (1 B each)
 
+def test_tiling_free_bound_counts_every_word_into_each_level_once() -> None:
+    """A 1x1 convolution (C4 K8 H4: 32 weights, 16 inputs, 32 outputs) unrolled nowhere on DRAM - GLB - RF:
+    whatever the tiling, every weight and input enters the GLB once and leaves it for the RF once, enters
+    the RF once, and every output is written back to the GLB at least once (partial sums at
+    accumulator width); the outputs leave the chip once, at operand width."""
+    acc = HIERARCHIES["ws_dram_glb_rf"]
+    layer = squeeze(LAYERS[2]).layer
+    w_b, i_b, o_b = acc.layer_bytes(layer.tensors)
+    D = len(layer.dims)
+    temporal = np.ones((1, len(acc.levels), D), dtype=np.int64)
+    temporal[0, 0] = layer.bounds
+    ones = np.ones((1, D), dtype=np.int64)
+    base = traffic_bounds(layer, acc, temporal, ones, ones, tiling_free=True).base[0]
+    assert base[0] == 32 * w_b + 16 * i_b + 32 * acc.operand_bytes
+    assert base[1] == 2 * (32 * w_b + 16 * i_b) + 32 * o_b
+    assert base[2] >= 32 * w_b + 16 * i_b
+    chunk = sample(LAYERS[2], "ws_dram_glb_rf", n=300, seed=4)
+    exact = cost(LAYERS[2], "ws_dram_glb_rf", chunk)
+    unrolled = np.prod(chunk.axes, axis=(1, 2)) == 1
+    assert unrolled.sum() > 0
+    glb = exact.level_energy_pj[unrolled, 1] / acc.levels[1].access_pj_per_byte
+    assert np.all(glb >= base[1] * (1 - 1e-9))                 # bytes the GLB moves in every sampled mapping
+
+
 @pytest.mark.parametrize("dataflow", ["flexible", "output_stationary", "weight_stationary", "row_stationary"])
 @pytest.mark.parametrize("shape", [dict(C=144, K=144, H=28, W=28, R=3, S=3, groups=144), dict(C=32, K=96, H=56, W=56),
                                    dict(C=64, K=128, H=56, W=56, R=3, S=3, stride=2)], ids=["depthwise", "pointwise", "conv_s2"])

@@ -122,7 +122,8 @@ def test_objective_values_from_another_model_are_refused(tmp_path: Path) -> None
 
 def test_a_study_of_other_results_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A study whose trials another version of the mapper or cost model computed is not resumed:
-    old and new trials would not compare. A study recorded before the version existed counts as version 1."""
+    old and new trials would not compare. A study recorded before the version existed counts as
+    version 1 (version 2 changed the mapper's bounds)."""
     runs = tmp_path / "runs"
     codesign.search(space(tmp_path), trials=2, runs_dir=runs)
     journal = JournalStorage(JournalFileBackend(str(runs / "tiny" / "journal.log")))
@@ -138,7 +139,11 @@ def test_a_study_of_other_results_is_refused(tmp_path: Path, monkeypatch: pytest
         "mapper or the cost model changed; old and new trials would not compare). Resume it with the codesign it "
         "was made with, or start a new study with --study tiny-2")
     monkeypatch.undo()
+    assert len(codesign.search(space(tmp_path), trials=3, runs_dir=runs).trials) == 3      # the same version resumes
     study = optuna.load_study(study_name="tiny", storage=journal)
     del record["results_version"]                                     # as a study made before the version existed
     study.set_user_attr("codesign_space", record)
-    assert len(codesign.search(space(tmp_path), trials=3, runs_dir=runs).trials) == 3
+    with pytest.raises(CodesignError) as info:
+        codesign.search(space(tmp_path), trials=4, runs_dir=runs)
+    assert (f"its trials were computed by codesign's results version 1, this codesign computes version "
+            f"{codesign.flow.RESULTS_VERSION}") in info.value.what

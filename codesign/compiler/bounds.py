@@ -16,6 +16,11 @@ bound holds for every loop order, because it counts only what any order must mov
   output partial sums are read back except for the first update of each word;
 - the innermost level feeds the MACs every step, compute cycles are exact.
 
+A *tiling-free* bound (``tiling_free``) holds for every tiling of a spatial choice: the MAC
+feed, compute cycles, and every level's compulsory traffic (each word an instance touches
+enters it once). The spatial shortlist ranks choices by it and design pruning bounds layers
+with it.
+
 Latency and energy are then aggregated as :mod:`codesign.cost.analytical` does (bytes per level
 x energy per byte x instances; the slowest double-buffered level or compute). The mapper ranks
 tilings by these bounds and skips those whose bound cannot beat the best mapping found;
@@ -111,9 +116,11 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
     factors (the fanout above the first per-PE level) and ``lanes[M, D]`` MAC-lane factors.
 
     With ``tiling_free`` the bound holds for every tiling of the spatial choice: the operand
-    traffic into the MACs, and the compulsory traffic of the outermost level (each tensor's
-    distinct words, padded by the unrolling, cross it once; final outputs at operand width) --
-    ``temporal`` just carries the remaining bounds.
+    traffic into the MACs, and the compulsory traffic of every level that holds a tensor: each
+    word an instance touches over the whole layer enters it once (its parent serving each group
+    of instances that need distinct data once; an output is written back once), and each
+    tensor's distinct words, padded by the unrolling, cross the outermost level once (final
+    outputs at operand width) -- ``temporal`` just carries the remaining bounds.
     """
     M, L, D = temporal.shape
     a = acc.first_per_pe_level
@@ -136,13 +143,21 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
         if output and (not tiling_free or keepers[:1] == [0]):
             partition0 = footprint[0]
         for parent, child in zip(keepers, keepers[1:] + [L]):
-            if tiling_free and child < L:
-                if parent == 0:     # compulsory: the whole (padded) tensor crosses the outermost level once
-                    base[:, 0] += np.prod(distinct_offsets(coef, extent[:, 0, :]), axis=1) * role_bytes[role]
-                continue
             groups = [[(n, st) for at2, n, st in fanouts if at2 == at]
                       for at in sorted({at for at, _, _ in fanouts if parent < at <= child})]
             distinct = _distinct_children(coef, groups, tiling_free)
+            if tiling_free and child < L:
+                # compulsory: every word an instance of the child touches arrives at least once, and
+                # the parent serves each group of children needing distinct data (of the outermost
+                # level, the whole padded tensor crosses it once)
+                whole = extent[:, 0, :] // (array if a <= child else 1)
+                moved = np.prod(distinct_offsets(coef, whole), axis=1)
+                fills = _bytes(moved, distinct, parent, child, L, output, footprint) * role_bytes[role]
+                if parent == 0:
+                    base[:, 0] += np.prod(distinct_offsets(coef, extent[:, 0, :]), axis=1) * role_bytes[role]
+                    fills[:, 0] = 0.0
+                base += fills
+                continue
             if child == L or window:
                 moved = steps if child == L else _window_fills(coef, rel, temporal, extent, child)
                 base += _bytes(moved, distinct, parent, child, L, output, footprint) * role_bytes[role]

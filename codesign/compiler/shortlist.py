@@ -3,8 +3,8 @@
 Tiling a spatial choice costs milliseconds (its tile lattice, capacities, dominance pruning),
 so the mapper cannot tile every unrolling of a large layer. Every choice gets a lower bound
 that holds for all its tilings (compute cycles, the operands fed to the MACs, and every
-tensor crossing DRAM once, padded by the unrolling: :func:`codesign.compiler.bounds.lower_bounds`
-with ``tiling_free``). Choices that unroll the
+word entering each level that holds it once, padded by the unrolling:
+:func:`codesign.compiler.bounds.lower_bounds` with ``tiling_free``). Choices that unroll the
 same dimensions on the same axes form a *family* (``C4 x K16`` and ``C5 x K13``); the
 ranking takes the best of every family first, then the second best, and so on, so that
 near-identical factors do not crowd out different unrollings.
