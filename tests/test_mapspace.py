@@ -164,6 +164,21 @@ def test_tiling_free_bound_holds_on_a_squeezed_strided_1x1_conv(hier: str) -> No
     dram_words = traffic_bounds(layer, acc, chunk.temporal, array, lanes, tiling_free=True).base[unpadded, 0]
     assert np.all(dram_words == 4 * 4 + 4 * 4 + 4 * 4)      # weights, inputs touched, outputs (1 B each)
 
+@pytest.mark.parametrize("hier", sorted(HIERARCHIES))
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
+def test_tiling_free_bound_holds_on_every_small_layer_and_hierarchy(hier: str, layer: Layer) -> None:
+    """The tiling-free bound (every level's compulsory traffic) is at most the cost core's energy and
+    cycles of 100 random mappings, on every hierarchy (register files that bypass inputs, MAC lanes,
+    no register file) and every layer of the optimality suite (windows, strides, groups, padding)."""
+    acc = HIERARCHIES[hier]
+    chunk = sample(layer, hier, n=100, seed=9)
+    exact = cost(layer, hier, chunk)
+    roles = role_combinations(len(acc.levels), "any")
+    array, lanes = chunk.axes[:, 0] * chunk.axes[:, 1], chunk.axes[:, 2]
+    free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
+    assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
+
+
 def test_tiling_free_bound_counts_every_word_into_each_level_once() -> None:
     """A 1x1 convolution (C4 K8 H4: 32 weights, 16 inputs, 32 outputs) unrolled nowhere on DRAM - GLB - RF:
     whatever the tiling, every weight and input enters the GLB once and leaves it for the RF once, enters
