@@ -155,14 +155,13 @@ def test_tiling_free_bound_holds_on_a_squeezed_strided_1x1_conv(hier: str) -> No
     layer = squeeze(_conv("conv1x1_stride2", C=4, K=4, H=8, stride=2)).layer
     acc = HIERARCHIES[hier]
     chunk = sample(layer, hier, n=300, seed=3)
-    exact = cost(layer, hier, chunk)
-    roles = role_combinations(len(acc.levels), "any")
+    free_e, free_c, exact = _tiling_free_and_exact(layer, hier, chunk)
+    assert np.all(free_e <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c <= exact.cycles * (1 + 1e-9))
     array, lanes = chunk.axes[:, 0] * chunk.axes[:, 1], chunk.axes[:, 2]
-    free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
-    assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
     unpadded = np.all(np.prod(chunk.axes, axis=1) == 1, axis=1)
     dram_words = traffic_bounds(layer, acc, chunk.temporal, array, lanes, tiling_free=True).base[unpadded, 0]
     assert np.all(dram_words == 4 * 4 + 4 * 4 + 4 * 4)      # weights, inputs touched, outputs (1 B each)
+
 
 @pytest.mark.parametrize("hier", sorted(HIERARCHIES))
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
@@ -170,13 +169,17 @@ def test_tiling_free_bound_holds_on_every_small_layer_and_hierarchy(hier: str, l
     """The tiling-free bound (every level's compulsory traffic) is at most the cost core's energy and
     cycles of 100 random mappings, on every hierarchy (register files that bypass inputs, MAC lanes,
     no register file) and every layer of the optimality suite (windows, strides, groups, padding)."""
+    free_e, free_c, exact = _tiling_free_and_exact(layer, hier, sample(layer, hier, n=100, seed=9))
+    assert np.all(free_e <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c <= exact.cycles * (1 + 1e-9))
+
+
+def _tiling_free_and_exact(layer: Layer, hier: str, chunk: Chunk):
+    """The tiling-free bounds (energy pJ, cycles; ``[M]`` each) of each mapping's spatial choice, and its cost."""
     acc = HIERARCHIES[hier]
-    chunk = sample(layer, hier, n=100, seed=9)
-    exact = cost(layer, hier, chunk)
     roles = role_combinations(len(acc.levels), "any")
     array, lanes = chunk.axes[:, 0] * chunk.axes[:, 1], chunk.axes[:, 2]
     free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
-    assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
+    return free_e[:, 0], free_c[:, 0], cost(layer, hier, chunk)
 
 
 def test_tiling_free_bound_counts_every_word_into_each_level_once() -> None:

@@ -138,8 +138,12 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
         window = bool((np.count_nonzero(coef, axis=1) > 1).any())
         keepers = [lv for lv in range(L) if ROLES[role] in acc.levels[lv].holds]
         output = ROLES[role] == "outputs"
-        footprint = [np.prod(distinct_offsets(coef, extent[:, 0, :] // (array if a <= c else 1)), axis=1)
-                     for c in range(L)] if output else []
+
+        def touched(c: int, coef: np.ndarray = coef) -> np.ndarray:
+            """Distinct words of the tensor one instance of level ``c`` touches over the whole layer. ``[M]``."""
+            return np.prod(distinct_offsets(coef, extent[:, 0, :] // (array if a <= c else 1)), axis=1)
+
+        footprint = [touched(c) for c in range(L)] if output else []
         if output and (not tiling_free or keepers[:1] == [0]):
             partition0 = footprint[0]
         for parent, child in zip(keepers, keepers[1:] + [L]):
@@ -150,8 +154,7 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
                 # compulsory: every word an instance of the child touches arrives at least once, and
                 # the parent serves each group of children needing distinct data (of the outermost
                 # level, the whole padded tensor crosses it once)
-                whole = extent[:, 0, :] // (array if a <= child else 1)
-                moved = np.prod(distinct_offsets(coef, whole), axis=1)
+                moved = footprint[child] if output else touched(child)
                 fills = _bytes(moved, distinct, parent, child, L, output, footprint) * role_bytes[role]
                 if parent == 0:
                     base[:, 0] += np.prod(distinct_offsets(coef, extent[:, 0, :]), axis=1) * role_bytes[role]

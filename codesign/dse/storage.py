@@ -177,13 +177,12 @@ def open_study(space: Space, name: str, storage: BaseStorage | str, sampler: opt
     if stored is not None and stored != sig:
         names = set(taken) | {s.study_name for s in study._storage.get_all_studies()}
         fresh = next(f"{name}-{k}" for k in range(2, len(names) + 3) if f"{name}-{k}" not in names)
-        if stored.get("results_version") != sig["results_version"]:
-            raise CodesignError(
-                f"study {name!r} cannot be resumed by this codesign: {'; '.join(differences(stored, sig))}. "
-                f"Resume it with the codesign it was made with, or start a new study with --study {fresh}", "--study")
+        other_codesign = stored.get("results_version") != sig["results_version"]
+        what, made = (("cannot be resumed by this codesign", "codesign it was made with") if other_codesign
+                      else ("was made from a different space", "space it was made from"))
         raise CodesignError(
-            f"study {name!r} was made from a different space: {'; '.join(differences(stored, sig))}. "
-            f"Resume it with the space it was made from, or start a new study with --study {fresh}", "--study")
+            f"study {name!r} {what}: {'; '.join(differences(stored, sig))}. "
+            f"Resume it with the {made}, or start a new study with --study {fresh}", "--study")
     if attrs.get(SIGNATURE) != sig:
         study.set_user_attr(SIGNATURE, sig)
     return study
