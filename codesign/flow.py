@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from codesign.compiler.mapper import SchedulePolicy, lower_bound, map_layer
+from codesign.compiler.mapper import SchedulePolicy, lower_bounds, map_layer
 from codesign.compiler.mapping import MappingError
 from codesign.cost.results import LayerResult, WorkloadResult
 from codesign.cost.vector import evaluate_vector
@@ -197,7 +197,9 @@ def best_possible(space: Space, workloads: tuple[Workload, ...], acc: Accelerato
 def _run_unless_given_up(space: Space, workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy,
                          give_up: Verdict) -> tuple[WorkloadResult, ...]:
     """:func:`run_workload` of every workload, asking ``give_up`` before each layer (largest cycle bound first)."""
-    costs = [[lower_bound(lr, acc, policy) for lr in w.layers] for w in workloads]
+    flat = lower_bounds([lr for w in workloads for lr in w.layers], acc, policy)
+    ends = np.cumsum([len(w.layers) for w in workloads])
+    costs = [flat[end - len(w.layers):end] for w, end in zip(workloads, ends)]
     vector = [tuple(evaluate_vector(op, acc) for op in w.vector_ops) for w in workloads]
     mapped: list[list[LayerResult | None]] = [[None] * len(w.layers) for w in workloads]
     order = sorted(((k, i) for k, w in enumerate(workloads) for i in range(len(w.layers))),

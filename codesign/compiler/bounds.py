@@ -175,11 +175,13 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
     return Traffic(base, gain, steps, inst)
 
 
-def _costs(layer: Layer, acc: Accelerator, moved: np.ndarray, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
-    """Energy (pJ) and cycles of per-level bytes ``moved[M, ..., L]``, as the cost core aggregates them."""
+def _costs(macs: float | np.ndarray, acc: Accelerator, moved: np.ndarray, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
+    """Energy (pJ) and cycles of per-level bytes ``moved[M, ..., L]``, as the cost core aggregates them
+    (``macs``: the layer's MACs, or each row's ``[M]``)."""
     extra = (slice(None),) + (None,) * (moved.ndim - 2)
     access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
-    energy = (moved * traffic.inst[extra] * access_pj).sum(axis=-1) + layer.macs * acc.mac_pj
+    compute_pj = np.asarray(macs)[extra] * acc.mac_pj if np.ndim(macs) else macs * acc.mac_pj
+    energy = (moved * traffic.inst[extra] * access_pj).sum(axis=-1) + compute_pj
     level_cycles = moved / np.array([lv.bytes_per_cycle or np.inf for lv in acc.levels])
     db = np.array([lv.double_buffered for lv in acc.levels])
     serial = traffic.steps[extra] + level_cycles[..., ~db].sum(axis=-1)
@@ -195,9 +197,16 @@ def combination_bounds(layer: Layer, acc: Accelerator, traffic: Traffic, roles: 
     operator IR every order serves at most one tensor per level, so the minimum over all
     combinations bounds every order.
     """
+    return rows_bounds(np.float64(layer.macs), acc, traffic, roles)
+
+
+def rows_bounds(macs: float | np.ndarray, acc: Accelerator, traffic: Traffic, roles: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`combination_bounds` of rows that may belong to different layers: ``macs`` is the
+    layer's MACs or each row's ``[M]`` (a design's layers bounded in one pass)."""
     L = traffic.base.shape[1]
     moved = traffic.base[:, None, :] + traffic.gain[:, np.arange(L)[None, :], roles, :].sum(axis=2)   # [M, K, L]
-    return _costs(layer, acc, moved, traffic)
+    return _costs(macs, acc, moved, traffic)
 
 
 def best_bounds(layer: Layer, acc: Accelerator, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
@@ -205,8 +214,8 @@ def best_bounds(layer: Layer, acc: Accelerator, traffic: Traffic) -> tuple[np.nd
     levels' choices (exact minimum); each level's bytes take their own best choices (cycles)."""
     access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
     level_gain = (traffic.gain * (traffic.inst[:, None, None, :] * access_pj)).sum(axis=3)   # [M, l, t]
-    energy, _ = _costs(layer, acc, traffic.base, traffic)
-    _, cycles = _costs(layer, acc, traffic.base + traffic.gain.min(axis=2).sum(axis=1), traffic)
+    energy, _ = _costs(layer.macs, acc, traffic.base, traffic)
+    _, cycles = _costs(layer.macs, acc, traffic.base + traffic.gain.min(axis=2).sum(axis=1), traffic)
     return energy + level_gain.min(axis=2).sum(axis=1), cycles
 
 

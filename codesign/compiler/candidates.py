@@ -29,28 +29,39 @@ MAX_INNER = 256          # innermost tiles kept (the largest) when more fit
 MAX_CHAINS = 4096        # partial tilings kept per level between (the largest tiles)
 
 
-def level_fits(layer: Layer, acc: Accelerator, points: np.ndarray, axes: np.ndarray) -> np.ndarray:
-    """``[G, L]``: whether cumulative tile ``points[g]`` fits level ``l`` under spatial ``axes[g]`` (``[G, 3, D]``)."""
+def level_needs(layer: Layer, acc: Accelerator, points: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """``[G, L]``: bytes level ``l`` needs for cumulative tile ``points[g]`` under spatial ``axes[g]``
+    (``[G, 3, D]``); 0 for unbounded levels. Independent of the capacities."""
     inner = points * axes[:, 2]
     outer = inner * axes[:, 0] * axes[:, 1]
-    out = np.ones((len(points), len(acc.levels)), dtype=bool)
+    out = np.zeros((len(points), len(acc.levels)))
     for lv, level in enumerate(acc.levels):
         if level.size_bytes is not None:
-            extent = outer if lv < acc.first_per_pe_level else inner
-            out[:, lv] = capacity_at(layer, acc, extent, lv) <= level.size_bytes
+            out[:, lv] = capacity_at(layer, acc, outer if lv < acc.first_per_pe_level else inner, lv)
     return out
 
 
-def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[np.ndarray]:
+def choice_needs(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[np.ndarray]:
+    """:func:`level_needs` of every point of each spatial choice's tile lattice (``[G_s, L]`` each,
+    in :class:`Lattices` order)."""
+    q = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(spatial, axis=1))          # [S, D]
+    lats = [lattice(tuple(int(x) for x in row)) for row in q]
+    return [level_needs(layer, acc, lat.points, np.broadcast_to(ax, (lat.size,) + ax.shape)) for lat, ax in zip(lats, spatial)]
+
+
+def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray,
+                      needs: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Temporal factors ``[T, L, D]`` of the candidate tilings of each spatial choice ``spatial[s]``
     (``[S, 3, D]``). The choices are tiled together, on their tile lattices joined into one
-    (:class:`Lattices`): the work is a few dozen array operations whatever the number of choices."""
+    (:class:`Lattices`): the work is a few dozen array operations whatever the number of choices.
+    ``needs``: the choices' :func:`choice_needs` when known (they do not depend on the capacities)."""
     L, D, S = len(acc.levels), len(layer.dims), len(spatial)
     q = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(spatial, axis=1))          # [S, D]
     if L == 1:
         return [row.reshape(1, 1, D) for row in q]
     lat = Lattices([lattice(tuple(int(x) for x in row)) for row in q])
-    ok = level_fits(layer, acc, lat.points, spatial[lat.seg])
+    need = np.concatenate(needs if needs is not None else choice_needs(layer, acc, spatial))
+    ok = need <= level_limits(acc)
     P = lat.points
     if L == 2:
         inner = np.flatnonzero(lat.maximal(ok[:, 1]))
@@ -117,9 +128,11 @@ class Lattices:
                 self.divs[s, d, :len(v)] = v
         n = max(p.prime_steps.shape[1] for p in parts)
         self.steps = np.full((len(self.points), n), -1, dtype=np.int64)
-        for p, at in zip(parts, offset):
+        self.step_dims = np.full((len(parts), n), -1, dtype=np.int64)                     # [S, n]
+        for s, (p, at) in enumerate(zip(parts, offset)):
             st = p.prime_steps
             self.steps[at:at + p.size, :st.shape[1]] = np.where(st >= 0, st + at, -1)
+            self.step_dims[s, :st.shape[1]] = p.step_dims
 
     def maximal(self, member: np.ndarray) -> np.ndarray:
         """:meth:`Lattice.maximal` of each lattice."""
@@ -147,8 +160,13 @@ class Lattices:
         """Whether tile ``idx[N]`` takes no prime factor more and still fits and divides ``parent[N, D]``."""
         up = self.steps[idx]                                                               # [N, n]
         safe = np.maximum(up, 0)
-        divides = np.all(parent[:, None, :] % self.points[safe] == 0, axis=2)
-        return ~((up >= 0) & member[safe] & divides).any(axis=1)
+        dim = np.maximum(self.step_dims[self.seg[idx]], 0)                                 # [N, n]
+        # a step grows one dimension: it divides parent where tile idx does in every other
+        # dimension and parent's extent in the grown one is a multiple of the grown extent
+        apart = parent % self.points[idx] != 0                                            # [N, D]
+        elsewhere = apart.sum(axis=1)[:, None] == np.take_along_axis(apart, dim, axis=1)  # [N, n]
+        grown = np.take_along_axis(parent, dim, axis=1) % self.points[safe, dim] == 0
+        return ~((up >= 0) & member[safe] & elsewhere & grown).any(axis=1)
 
 
 def _rank_in_run(group: np.ndarray) -> np.ndarray:

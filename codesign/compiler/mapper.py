@@ -10,19 +10,21 @@ and return a :class:`~codesign.compiler.mapping.Mapping` over the full layer's d
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from codesign.compiler import costed, memo, spatial
-from codesign.compiler.bounds import Traffic, combination_bounds, traffic_bounds
+from codesign.compiler.bounds import Traffic, rows_bounds, traffic_bounds
 from codesign.compiler.mapping import Mapping, MappingError
 from codesign.compiler.mapspace import Chunk, to_mapping
 from codesign.compiler.naive import default_unroll, naive_mapping
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, objective_values
 from codesign.compiler.search import Found, search
-from codesign.compiler.shortlist import choice_bounds, options_key
+from codesign.compiler.memo import concat_traffic
+from codesign.compiler.shortlist import choice_traffic, options_key
 from codesign.compiler.spatial import AXIS_CLASSES, dim_classes
 from codesign.compiler.tiles import lattice, squeeze
 from codesign.cost.analytical import CostBatch, evaluate
@@ -30,7 +32,7 @@ from codesign.cost.results import LayerResult
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
 
-__all__ = ["AXIS_CLASSES", "SchedulePolicy", "clear_cache", "dim_classes", "lower_bound", "map_layer",
+__all__ = ["AXIS_CLASSES", "SchedulePolicy", "clear_cache", "dim_classes", "lower_bound", "lower_bounds", "map_layer",
            "objective_values", "result_from_cost"]
 
 
@@ -50,14 +52,25 @@ def lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple
     """``(energy_pj, cycles)`` that no mapping :func:`map_layer` can return for ``layer`` undercuts
     (each minimized on its own): the tiling-free bounds
     (:func:`codesign.compiler.bounds.traffic_bounds`) of every spatial choice the search ranks and
-    of the naive compiler's. A few array operations on remembered work: a search prunes designs
-    with it before mapping all their layers (:func:`codesign.flow.best_possible`)."""
-    return _lower_bound(layer.canonical(), acc, policy)
+    of the naive compiler's. A few array operations on remembered work."""
+    return lower_bounds((layer,), acc, policy)[0]
 
 
-@functools.lru_cache(maxsize=65536)
-def _lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[float, float]:
-    small = squeeze(layer).layer
+def lower_bounds(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy) -> list[tuple[float, float]]:
+    """:func:`lower_bound` of each layer, priced in one pass: a search prunes designs with them
+    before mapping all their layers (:func:`codesign.flow.best_possible`)."""
+    smalls = [squeeze(layer.canonical()).layer for layer in layers]
+    parts = [_bound_traffic(small, acc, policy) for small in smalls]
+    sizes = np.array([len(t.steps) for t in parts])
+    macs = np.repeat(np.array([small.macs for small in smalls], dtype=np.float64), sizes)
+    energy, cycles = rows_bounds(macs, acc, concat_traffic(parts), role_combinations(len(acc.levels), "any")[:1])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return list(zip(np.minimum.reduceat(energy[:, 0], starts).tolist(), np.minimum.reduceat(cycles[:, 0], starts).tolist()))
+
+
+def _bound_traffic(small: Layer, acc: Accelerator, policy: SchedulePolicy) -> Traffic:
+    """Tiling-free traffic of the naive compiler's spatial choice and (searching) of every choice
+    the shortlist ranks: remembered work, priced by :func:`lower_bounds`."""
 
     def naive_traffic() -> Traffic:       # the naive compiler's spatial choice, any tiling
         axes = default_unroll(small, acc, policy)
@@ -66,18 +79,13 @@ def _lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tupl
         return traffic_bounds(small, acc, temporal, (axes[0] * axes[1])[None], axes[2][None], tiling_free=True)
 
     naive = memo.remember(("naive spatial",) + options_key(small, acc, policy), naive_traffic)
-    energy, cycles = combination_bounds(small, acc, naive, role_combinations(len(acc.levels), "any")[:1])
-    if policy.mode != "fixed":
-        _, _, _, e, c = choice_bounds(small, acc, policy)
-        energy, cycles = np.concatenate([energy, e]), np.concatenate([cycles, c])
-    return float(energy.min()), float(cycles.min())
+    return naive if policy.mode == "fixed" else concat_traffic([naive, choice_traffic(small, acc, policy)[3]])
 
 
 def clear_cache() -> None:
     """Forget every cached mapping, tile lattice and remembered piece of mapper work (benchmarks time
     each layer cold)."""
     _map_canonical.cache_clear()
-    _lower_bound.cache_clear()
     lattice.cache_clear()
     memo.clear()
     costed.clear()

@@ -27,7 +27,7 @@ from typing import TypeVar
 import numpy as np
 
 from codesign.compiler.bounds import Traffic, traffic_bounds
-from codesign.compiler.candidates import tiling_candidates
+from codesign.compiler.candidates import choice_needs, tiling_candidates
 from codesign.compiler.policy import SchedulePolicy
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
@@ -106,7 +106,10 @@ def tilings(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[tuple[n
     found: list[tuple[np.ndarray, Traffic] | None] = [lookup(k) for k in keys]
     missing = [i for i, f in enumerate(found) if f is None]
     if missing:
-        temporals = tiling_candidates(layer, acc, spatial[missing])
+        sized = tuple(lv.size_bytes is not None for lv in acc.levels)
+        needs = [remember(("needs", layer, acc.traffic_key, sized, spatial[i].shape, spatial[i].tobytes()),
+                          lambda i=i: choice_needs(layer, acc, spatial[i:i + 1])[0]) for i in missing]
+        temporals = tiling_candidates(layer, acc, spatial[missing], needs)
         T = np.concatenate(temporals)
         AX = np.concatenate([np.broadcast_to(spatial[i], (len(t), 3, len(layer.dims))) for i, t in zip(missing, temporals)])
         traffic = traffic_bounds(layer, acc, T, AX[:, 0] * AX[:, 1], AX[:, 2]) if len(T) else None

@@ -104,11 +104,13 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
     if len(choices):                          # the best-bound choice first: probe it for an incumbent
         pairs.add(choices[:1])
         tiled = 1
+    exhausted = False
     while found.evaluated < budget:
         limit = c_p[tiled] if tiled < len(choices) else np.inf
         take = pairs.next_batch(size, limit, found, probe)
         if not len(take):                     # tile the choices that come before the best pair left
             if tiled == len(choices):
+                exhausted = True
                 break
             head = pairs.head(found)
             new = tiled + np.flatnonzero(c_p[tiled:] <= max(head, c_p[tiled]))
@@ -123,7 +125,10 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
         size *= 2
     if pending is not None:
         found.add(pending, cost(layer, acc, pending))
-    refine = _refinements(layer, found, policy, len(acc.levels))
+    targets = _refine_targets(found, policy)
+    if targets is None or (exhausted and 0 not in targets[1] and pairs.none_can_win(found)):
+        return found        # proven best: no order of a tiling searched can win, nor of the naive one (row 0)
+    refine = _refinements(layer, *targets, policy, len(acc.levels))
     if refine is not None:
         refine = refine.take(slice(0, max(1, policy.candidates - found.evaluated)))
         found.add(refine, cost(layer, acc, refine))
@@ -171,6 +176,12 @@ class _Pairs:
         left = np.concatenate([self.left, offset + np.flatnonzero(np.isfinite(p))])
         self.left = left[np.lexsort((left, self.s[left], self.p[left]))]
 
+    def none_can_win(self, found: Found) -> bool:
+        """Whether no pair, visited or not, has bounds that can beat the best mapping found: then no
+        loop order of these tilings can (a pair's bounds hold for every order of its combination,
+        and every order falls under one)."""
+        return bool(found.cannot_win(self.p, self.s).all())
+
     def head(self, found: Found) -> float:
         """The best bound of an unvisited pair that can still win (``inf`` if none)."""
         self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
@@ -190,17 +201,24 @@ class _Pairs:
         return Chunk(t, stationary_orders(self.layer, t, self.roles[combo]), self.AX[tiling]).unique()
 
 
-def _refinements(layer: Layer, found: Found, policy: SchedulePolicy, L: int) -> Chunk | None:
-    """Every order of each non-innermost level's active loops, around the best distinct tilings."""
+def _refine_targets(found: Found, policy: SchedulePolicy) -> tuple[Chunk, np.ndarray] | None:
+    """Every mapping costed, and the rows of the best mapping of each of the best
+    :data:`REFINE_TILINGS` distinct tilings (None if none fits)."""
     legal = np.concatenate([c.fits for c in found.costs])
-    if L < 2 or not legal.any():
+    if not legal.any():
         return None
     done = Chunk.concat(found.chunks)
     energy = np.concatenate([c.energy_pj for c in found.costs])
     cycles = np.concatenate([c.cycles for c in found.costs])
     ranked = ranking(energy, cycles, policy.objective, legal)[:int(legal.sum())]
     _, first = np.unique(done.keys(with_orders=False)[ranked], return_index=True)
-    best = ranked[np.sort(first)[:REFINE_TILINGS]]                 # best mapping of each of the best tilings
+    return done, ranked[np.sort(first)[:REFINE_TILINGS]]
+
+
+def _refinements(layer: Layer, done: Chunk, best: np.ndarray, policy: SchedulePolicy, L: int) -> Chunk | None:
+    """Every order of each non-innermost level's active loops, around the mappings ``best`` of ``done``."""
+    if L < 2:
+        return None
     irrelevant = stationary_mask(layer, policy.stationary)
     parts = []
     for i in best:

@@ -54,10 +54,16 @@ def choice_bounds(layer: Layer, acc: Accelerator, policy: SchedulePolicy
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(choices [S, 3, D], families [S], lattice points [S], energy_pj [S, 1], cycles [S, 1])``:
     every spatial choice the shortlist ranks, with its tiling-free lower bounds on this accelerator."""
-    options, family, points, traffic = remember(("shortlist",) + options_key(layer, acc, policy),
-                                                lambda: _choices(layer, acc, policy))
+    options, family, points, traffic = choice_traffic(layer, acc, policy)
     energy, cycles = combination_bounds(layer, acc, traffic, role_combinations(len(acc.levels), "any")[:1])
     return options, family, points, energy, cycles
+
+
+def choice_traffic(layer: Layer, acc: Accelerator, policy: SchedulePolicy
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Traffic]:
+    """``(choices [S, 3, D], families [S], lattice points [S], tiling-free traffic)`` of every spatial
+    choice the shortlist ranks, remembered across accelerators (no prices, no capacities)."""
+    return remember(("shortlist",) + options_key(layer, acc, policy), lambda: _choices(layer, acc, policy))
 
 
 def options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple:

@@ -180,6 +180,11 @@ class Lattice:
                 steps.append(np.where(to >= 0, here + (to - self.digits[:, d]) * self.stride[d], -1))
         return np.stack(steps, axis=1)
 
+    @functools.cached_property
+    def step_dims(self) -> np.ndarray:
+        """``[n]``: the dimension each column of :attr:`prime_steps` grows (-1 for the first, empty one)."""
+        return np.array([-1] + [d for d, q in enumerate(self.q) for _ in _prime_digit_steps(q)], dtype=np.int64)
+
     def maximal(self, member: np.ndarray) -> np.ndarray:
         """Members of the down-set ``member[size]`` that no prime step (``c[d] * p``) keeps a member.
 
