@@ -130,3 +130,19 @@ def test_narrowed_unrolling_reaches_its_optimum() -> None:
     classes = dim_classes(layer)
     assert all(classes[d] == "reduction" for d, f in enumerate(m.rows) if f > 1)
     assert all(classes[d] == "outch" for d, f in enumerate(m.cols) if f > 1)
+
+
+def test_skipping_refinement_of_a_proven_best_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search skips the loop-order refinement when no tiling's bounds can beat the best mapping
+    (:meth:`codesign.compiler.search._Pairs.none_can_win`): every layer, hierarchy and objective
+    above maps to the same energy and cycles with the refinement forced, and the skip happens."""
+    from codesign.compiler import search as search_module
+
+    cases = [(h, layer, o) for h in sorted(HIERARCHIES) for layer in LAYERS for o in OBJECTIVES]
+    proven = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], SchedulePolicy(objective=o)) for h, layer, o in cases]
+    monkeypatch.setattr(search_module._Pairs, "none_can_win", lambda self, found: False)
+    refined = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], SchedulePolicy(objective=o)) for h, layer, o in cases]
+    for (h, layer, o), a, b in zip(cases, proven, refined):
+        assert (a.energy_pj, a.cycles) == (b.energy_pj, b.cycles), (h, layer.name, o)
+    skipped = sum(a.candidates < b.candidates for a, b in zip(proven, refined))
+    assert skipped >= len(cases) // 10, f"refinement skipped in {skipped} of {len(cases)} searches"

@@ -20,7 +20,12 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from codesign.compiler.mapper import lower_bound, map_layer
+from codesign.compiler.bounds import combination_bounds, traffic_bounds
+from codesign.compiler.mapper import lower_bound, lower_bounds, map_layer
+from codesign.compiler.naive import default_unroll
+from codesign.compiler.orders import role_combinations
+from codesign.compiler.shortlist import choice_bounds
+from codesign.compiler.tiles import squeeze
 from codesign.cost.vector import evaluate_vector
 from codesign.dse.progress import ProgressTracker
 from codesign.dse.runner import evaluate_trial, suggest
@@ -59,6 +64,29 @@ def test_layer_lower_bounds_never_exceed_the_mapping(path: Path, n: int) -> None
                 assert cycles <= mapped.cycles * (1 + 1e-9), (layer.name, cycles, mapped.cycles)
                 checked += 1
     assert checked >= n * 3
+
+
+def _layer_bound(layer, acc, policy) -> tuple[float, float]:
+    """One layer's bound priced alone (the per-layer code of results version 2, verbatim but for names)."""
+    small = squeeze(layer.canonical()).layer
+    axes = default_unroll(small, acc, policy)
+    temporal = np.ones((1, len(acc.levels), len(small.dims)), dtype=np.int64)
+    temporal[0, 0] = -(-np.array(small.bounds, dtype=np.int64) // np.prod(axes, axis=0))
+    naive = traffic_bounds(small, acc, temporal, (axes[0] * axes[1])[None], axes[2][None], tiling_free=True)
+    energy, cycles = combination_bounds(small, acc, naive, role_combinations(len(acc.levels), "any")[:1])
+    if policy.mode != "fixed":
+        _, _, _, e, c = choice_bounds(small, acc, policy)
+        energy, cycles = np.concatenate([energy, e]), np.concatenate([cycles, c])
+    return float(energy.min()), float(cycles.min())
+
+
+@pytest.mark.parametrize("path,n", [(EDGE, 2), (TINY, 6)], ids=["edge", "tiny"])
+def test_a_designs_layers_bounded_in_one_pass_get_their_own_bounds(path: Path, n: int) -> None:
+    space = load_space(path)
+    for design in random_designs(path, n, seed=11):
+        acc, policy = build_accelerator(space, design), policy_of(design, space)
+        layers = [lr for w in space_workloads(space, space.base_dir) for lr in w.layers]
+        assert lower_bounds(layers, acc, policy) == [_layer_bound(lr, acc, policy) for lr in layers]
 
 
 def test_best_possible_values_bound_the_real_ones() -> None:
