@@ -8,7 +8,7 @@ search makes:
   into the mapper (:func:`codesign.compiler.mapper.map_layer` without the cost-core calls it
   makes), the cost model (:func:`codesign.compiler.costed.cost`, every batch of mappings the
   mapper costs: counting the mappings whose usage is not remembered yet, then pricing all), the
-  layer lower bounds pruning takes (:func:`codesign.compiler.mapper.lower_bound`, with
+  layer lower bounds pruning takes (:func:`codesign.compiler.mapper.lower_bounds`, with
   ``search.prune``) and the rest (building the accelerator, vector operators, metrics, the
   pruning checks);
 - sampling: optuna's ``Trial`` creation and ``suggest_*`` (the sampler), journal writes excluded;
@@ -67,7 +67,7 @@ def instrument(clock: Clock) -> None:
     from codesign.compiler import costed, mapper, search
 
     flow.map_layer = clock.wrap("  mapper (incl. cost model)", flow.map_layer)
-    flow.lower_bound = clock.wrap("  layer lower bounds (pruning)", flow.lower_bound)
+    flow.lower_bounds = clock.wrap("  layer lower bounds (pruning)", flow.lower_bounds)
     mapper.evaluate = clock.wrap("  cost model", mapper.evaluate)
     search.cost = clock.wrap("  cost model", search.cost)
     real_measure = costed.measure

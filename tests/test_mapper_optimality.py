@@ -138,11 +138,13 @@ def test_skipping_refinement_of_a_proven_best_changes_no_result(monkeypatch: pyt
     above maps to the same energy and cycles with the refinement forced, and the skip happens."""
     from codesign.compiler import search as search_module
 
-    cases = [(h, layer, o) for h in sorted(HIERARCHIES) for layer in LAYERS for o in OBJECTIVES]
-    proven = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], SchedulePolicy(objective=o)) for h, layer, o in cases]
+    cases = [(h, layer, SchedulePolicy(objective=o)) for h in sorted(HIERARCHIES) for layer in LAYERS for o in OBJECTIVES]
+    cases += [("ws_dram_glb_rf", layer, SchedulePolicy(objective=o, stationary=t))      # loop orders constrained
+              for layer in LAYERS for o in ("energy", "latency") for t in ("weights", "outputs")]
+    proven = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], policy) for h, layer, policy in cases]
     monkeypatch.setattr(search_module._Pairs, "none_can_win", lambda self, found: False)
-    refined = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], SchedulePolicy(objective=o)) for h, layer, o in cases]
-    for (h, layer, o), a, b in zip(cases, proven, refined):
-        assert (a.energy_pj, a.cycles) == (b.energy_pj, b.cycles), (h, layer.name, o)
+    refined = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], policy) for h, layer, policy in cases]
+    for (h, layer, policy), a, b in zip(cases, proven, refined):
+        assert (a.energy_pj, a.cycles) == (b.energy_pj, b.cycles), (h, layer.name, policy)
     skipped = sum(a.candidates < b.candidates for a, b in zip(proven, refined))
     assert skipped >= len(cases) // 10, f"refinement skipped in {skipped} of {len(cases)} searches"

@@ -9,7 +9,10 @@ bandwidths, the clock or the mapper's objective:
   and their traffic bounds (:func:`codesign.compiler.bounds.traffic_bounds`);
 - the naive compiler's mapping (:func:`codesign.compiler.naive.naive_mapping`);
 - the spatial choices and their tiling-free traffic bounds that the shortlist ranks (these
-  do not depend on the capacities either: :mod:`codesign.compiler.shortlist` keys them without).
+  do not depend on the capacities either: :mod:`codesign.compiler.shortlist` keys them without);
+- the bytes each level needs for every point of a spatial choice's tile lattice
+  (:func:`codesign.compiler.candidates.choice_needs`, keyed without the capacities too: a design
+  with other buffer sizes only compares them with its own).
 
 A search samples many designs that share array and buffer sizes and differ in clock, technology,
 DRAM type, bandwidth or mapper objective; they reuse this work. The reuse is exact (equal keys,
