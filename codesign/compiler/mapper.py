@@ -23,7 +23,6 @@ from codesign.compiler.naive import default_unroll, naive_mapping
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, objective_values
 from codesign.compiler.search import Found, search
-from codesign.compiler.memo import concat_traffic
 from codesign.compiler.shortlist import choice_traffic, options_key
 from codesign.compiler.spatial import AXIS_CLASSES, dim_classes
 from codesign.compiler.tiles import lattice, squeeze
@@ -63,7 +62,7 @@ def lower_bounds(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePoli
     parts = [_bound_traffic(small, acc, policy) for small in smalls]
     sizes = np.array([len(t.steps) for t in parts])
     macs = np.repeat(np.array([small.macs for small in smalls], dtype=np.float64), sizes)
-    energy, cycles = rows_bounds(macs, acc, concat_traffic(parts), role_combinations(len(acc.levels), "any")[:1])
+    energy, cycles = rows_bounds(macs, acc, memo.concat_traffic(parts), role_combinations(len(acc.levels), "any")[:1])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     return list(zip(np.minimum.reduceat(energy[:, 0], starts).tolist(), np.minimum.reduceat(cycles[:, 0], starts).tolist()))
 
@@ -79,7 +78,7 @@ def _bound_traffic(small: Layer, acc: Accelerator, policy: SchedulePolicy) -> Tr
         return traffic_bounds(small, acc, temporal, (axes[0] * axes[1])[None], axes[2][None], tiling_free=True)
 
     naive = memo.remember(("naive spatial",) + options_key(small, acc, policy), naive_traffic)
-    return naive if policy.mode == "fixed" else concat_traffic([naive, choice_traffic(small, acc, policy)[3]])
+    return naive if policy.mode == "fixed" else memo.concat_traffic([naive, choice_traffic(small, acc, policy)[3]])
 
 
 def clear_cache() -> None:

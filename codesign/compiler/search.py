@@ -18,7 +18,10 @@ For one (squeezed) layer on one accelerator:
    beat the best mapping so far is skipped; the search ends when no pair or choice is left
    that can (the result is then the best of the whole candidate set) or the budget
    (``policy.candidates`` costed mappings) is spent.
-5. **Refinement**: for the best few tilings, every order of each level's active loops.
+5. **Refinement**: for the best few tilings, every order of each level's active loops -- unless
+   the search ended with no pair, costed or not, whose bounds can beat the best mapping (a
+   pair's bounds hold for every order of its combination), and the naive mapping is not among
+   those tilings.
 
 The naive compiler's mapping (:mod:`codesign.compiler.naive`) is costed in the first batch, so
 the search never returns anything worse. Nothing is random: same inputs, same mapping.
