@@ -9,6 +9,9 @@ matmuls with heads, grouped-query and multi-query KV heads. Hierarchies: DRAM + 
 RF (weight-stationary 4x4), DRAM + GLB only (output-stationary 2x8), DRAM + GLB + an RF that
 bypasses the inputs (row-stationary 4x4), DRAM + GLB with a flexible 2x4 array of 2-lane PEs.
 Capacities and bandwidths are small so that tiling and order decisions matter.
+
+On the same cases, the loop-order refinement the search skips when it has proven its best
+(no tiling's bounds can win) is checked to change no result.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 - every layer's lower bound (:func:`codesign.compiler.mapper.lower_bound`) is at most what the
   mapper's mapping costs in the cost core, on random edge and tiny designs;
+- a design's layers bounded in one pass (:func:`codesign.compiler.mapper.lower_bounds`) get
+  exactly the bounds each layer gets priced alone;
 - a design's best possible objective values (:func:`codesign.flow.best_possible`) never beat its
   real values, and equal them once every layer is mapped;
 - every PRUNED trial of a search, evaluated in full afterwards, is dominated by the feasible trial
