@@ -1,5 +1,5 @@
-"""The mapper's structural memo (codesign/compiler/memo.py) is exact: a design mapped after others
-that share its array and capacities gets the same mappings and costs as when mapped cold."""
+"""The mapper's structural memo (codesign/compiler/memo.py) is exact: a design mapped after another
+that shares its array (and capacities, or not) gets the same mappings and costs as when mapped cold."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ BASE = {"hardware.technology": "28nm", "hardware.clock": "800MHz", "hardware.arr
 # each differs from BASE only in what a byte or a cycle costs, or in the mapper's objective
 VARIANTS = [{"hardware.clock": "300MHz"}, {"hardware.technology": "22nm", "hardware.memory.DRAM.dram_type": "LPDDR5"},
             {"hardware.memory.DRAM.bandwidth": "12.8GB/s", "hardware.memory.GLB.bytes_per_cycle": "256"},
-            {"schedule.objective": "latency"}, {"schedule.objective": "energy"}]
+            {"schedule.objective": "latency"}, {"schedule.objective": "energy"},
+            # other buffer sizes: only what does not depend on the capacities is reused (the spatial
+            # choices, the bytes each level needs per tile)
+            {"hardware.memory.GLB.size": "32KiB"}, {"hardware.memory.PE_RF.size": "32B"},
+            {"hardware.memory.GLB.size": "512KiB", "hardware.memory.PE_RF.size": "256B"}]
 
 
 def _setup(over: dict):
