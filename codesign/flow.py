@@ -29,7 +29,7 @@ from codesign.spec.vocabulary import METRICS
 from codesign.workload.ir import Layer, Workload
 from codesign.workload.zoo import load_model
 
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3
 """Which results codesign gives a design (its mappings, cycles, energies; the mapper and the cost
 core together). Raised by every change that alters any design's results, never otherwise: a
 study records it (:func:`codesign.dse.storage.signature`) and is not resumed under another, so

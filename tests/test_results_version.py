@@ -23,8 +23,10 @@ ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 
 FINGERPRINTS = {
-    1: "5d5aa75f02eca4c2",      # every release up to the one that introduced the version
-    2: "b8c7ee03e6592513",      # tiling-free bounds count every level's compulsory traffic (shortlist order)
+    1: "5d5aa75f02eca4c2",      # every release up to the one that introduced the version (first three designs)
+    2: "144fd3c3c097e756",      # tiling-free bounds count every level's compulsory traffic (shortlist order);
+                                # recomputed at dd72670 with the fourth design (first three: b8c7ee03e6592513)
+    3: "508f9c0bf6a74033",      # sliding-window tensors' tiling bounds follow the cost core's resets (pair order)
 }
 
 DESIGNS = [
@@ -38,6 +40,10 @@ DESIGNS = [
               "hardware.array.dataflow": "flexible", "hardware.memory.DRAM.dram_type": "LPDDR5",
               "hardware.memory.DRAM.bandwidth": 25.6e9, "hardware.memory.GLB.size": 262144,
               "hardware.memory.GLB.bytes_per_cycle": 64, "hardware.memory.PE_RF.size": 64, "schedule.objective": "edp"}),
+    ("edge", {"hardware.technology": 28.0, "hardware.clock": 5e8, "hardware.array.rows": 64, "hardware.array.cols": 32,
+              "hardware.array.dataflow": "row_stationary", "hardware.memory.DRAM.dram_type": "LPDDR5",
+              "hardware.memory.DRAM.bandwidth": 12.8e9, "hardware.memory.GLB.size": 131072,
+              "hardware.memory.GLB.bytes_per_cycle": 64, "hardware.memory.PE_RF.size": 32, "schedule.objective": "energy"}),
 ]
 
 
