@@ -16,6 +16,8 @@ import itertools
 import numpy as np
 import pytest
 
+import codesign
+
 from codesign.compiler.bounds import best_bounds, lower_bounds, traffic_bounds
 from codesign.compiler.mapspace import Chunk, enumerate_mapspace, exhaustive
 from codesign.compiler.orders import irrelevance, role_combinations, stationary_orders
@@ -178,6 +180,36 @@ def test_bounds_never_exceed_the_cost_core(hier: str, layer: Layer) -> None:
     assert checked > 0
     free_e, free_c = lower_bounds(layer, acc, chunk.temporal, array, lanes, roles, tiling_free=True)
     assert np.all(free_e[:, 0] <= exact.energy_pj * (1 + 1e-9)) and np.all(free_c[:, 0] <= exact.cycles * (1 + 1e-9))
+
+
+def test_tiling_bounds_hold_on_random_orders_of_real_layers() -> None:
+    """ResNet-18's and MobileNetV2's layers (7x7 stride 2, 3x3, depthwise, 1x1) on two random edge
+    designs: 12 random loop orders (every level permuted) of each of the first two shortlisted
+    spatial choices' candidate tilings cost at least the tiling's bound over all orders."""
+    from codesign.compiler.memo import tilings
+    from codesign.compiler.shortlist import spatial_shortlist
+    from codesign.flow import build_accelerator, policy_of, space_workloads
+    from tests.test_prune import EDGE, random_designs
+
+    space = codesign.load_space(EDGE)
+    rng = np.random.default_rng(4)
+    checked = 0
+    for design in random_designs(EDGE, 2, seed=13):
+        acc, policy = build_accelerator(space, design), policy_of(design, space)
+        layers = {squeeze(lr.canonical()).layer for w in space_workloads(space, space.base_dir) for lr in w.layers}
+        for layer in sorted(layers, key=lambda x: (x.bounds, x.op)):
+            choices, _, _ = spatial_shortlist(layer, acc, policy)
+            for (temporal, traffic), axes in zip(tilings(layer, acc, choices[:2]), choices[:2]):
+                pick = rng.choice(len(temporal), size=min(12, len(temporal)), replace=False)
+                M, L, D = temporal[pick].shape
+                perm = np.array([[rng.permutation(D) for _ in range(L)] for _ in range(M)]).reshape(M, L, D)
+                mapped = evaluate(layer, acc, Chunk(temporal[pick], perm, np.broadcast_to(axes, (M, 3, D))).nest(
+                    acc.first_per_pe_level))
+                energy, cycles = best_bounds(layer, acc, traffic.take(pick))
+                assert np.all(energy <= mapped.energy_pj * (1 + 1e-9)), layer
+                assert np.all(cycles <= mapped.cycles * (1 + 1e-9)), layer
+                checked += M
+    assert checked > 1000
 
 
 @pytest.mark.parametrize("hier", ["ws_dram_glb_rf", "os_dram_glb"])
