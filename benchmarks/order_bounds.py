@@ -22,16 +22,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from codesign.compiler.tiles import coefficients  # noqa: E402
-from tests.test_mapper_optimality import LAYERS  # noqa: E402
-from tests.test_mapspace import order_ratios  # noqa: E402
+from codesign.compiler.orders import window_dims
+from tests.test_mapper_optimality import LAYERS
+from tests.test_mapspace import order_ratios
 
 HIERARCHIES = ("os_dram_glb", "ws_dram_glb_rf", "rs_rf_bypasses_inputs")
 
 
 def main() -> None:
-    windowed = [layer for layer in LAYERS
-                if any((np.count_nonzero(coefficients(t, len(layer.dims)), axis=1) > 1).any() for t in layer.tensors)]
+    windowed = [layer for layer in LAYERS if window_dims(layer).any()]
     print(f"{'hierarchy':22s} {'layer':18s} {'tilings':>8s} {'max':>8s} {'exact':>7s} {'median':>7s}")
     t0 = time.process_time()
     for hier in HIERARCHIES:

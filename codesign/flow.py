@@ -197,9 +197,8 @@ def best_possible(space: Space, workloads: tuple[Workload, ...], acc: Accelerato
 def _run_unless_given_up(space: Space, workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy,
                          give_up: Verdict) -> tuple[WorkloadResult, ...]:
     """:func:`run_workload` of every workload, asking ``give_up`` before each layer (largest cycle bound first)."""
-    flat = lower_bounds([lr for w in workloads for lr in w.layers], acc, policy)
-    ends = np.cumsum([len(w.layers) for w in workloads])
-    costs = [flat[end - len(w.layers):end] for w, end in zip(workloads, ends)]
+    flat = iter(lower_bounds([lr for w in workloads for lr in w.layers], acc, policy))
+    costs = [[next(flat) for _ in w.layers] for w in workloads]
     vector = [tuple(evaluate_vector(op, acc) for op in w.vector_ops) for w in workloads]
     mapped: list[list[LayerResult | None]] = [[None] * len(w.layers) for w in workloads]
     order = sorted(((k, i) for k, w in enumerate(workloads) for i in range(len(w.layers))),
