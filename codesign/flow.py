@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from codesign.compiler.mapper import SchedulePolicy, lower_bounds, map_layer
+from codesign.compiler.mapper import SchedulePolicy, lower_bounds, map_layer, map_layers
 from codesign.compiler.mapping import MappingError
 from codesign.cost.results import LayerResult, WorkloadResult
 from codesign.cost.vector import evaluate_vector
@@ -77,17 +77,28 @@ def space_workloads(space: Space, base: Path) -> tuple[Workload, ...]:
 
 def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -> WorkloadResult:
     """Map and cost every layer of ``workload``; raise :class:`InfeasibleDesign` if one cannot be mapped."""
-    layers = tuple(_mapped(workload, layer, acc, policy) for layer in workload.layers)
-    vector = tuple(evaluate_vector(op, acc) for op in workload.vector_ops)
-    return summarize_workload(workload.name, layers, vector, acc, workload.total_macs)
+    return run_workloads((workload,), acc, policy)[0]
 
 
-def _mapped(workload: Workload, layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
-    """:func:`map_layer`, a layer no mapping fits raising :class:`InfeasibleDesign` that names the workload."""
-    try:
-        return map_layer(layer, acc, policy)
-    except MappingError as exc:
-        raise InfeasibleDesign(f"{workload.name}: {exc}") from None
+def run_workloads(workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy
+                  ) -> tuple[WorkloadResult, ...]:
+    """:func:`run_workload` of each workload, every layer mapped in one :func:`map_layers` call
+    (same-structure layers share the mapper's kernel calls)."""
+    mapped = iter(map_layers([lr for w in workloads for lr in w.layers], acc, policy))
+    results = []
+    for w in workloads:
+        layers = tuple(_mapped(w, next(mapped)) for _ in w.layers)
+        vector = tuple(evaluate_vector(op, acc) for op in w.vector_ops)
+        results.append(summarize_workload(w.name, layers, vector, acc, w.total_macs))
+    return tuple(results)
+
+
+def _mapped(workload: Workload, result: LayerResult | MappingError) -> LayerResult:
+    """A layer's :func:`map_layers` result; a layer no mapping fits raises :class:`InfeasibleDesign`
+    that names the workload."""
+    if isinstance(result, MappingError):
+        raise InfeasibleDesign(f"{workload.name}: {result}")
+    return result
 
 
 def summarize_workload(name: str, layers: tuple[LayerResult, ...], vector: tuple, acc: Accelerator,
@@ -157,7 +168,7 @@ def evaluate_design(space: Space, design: dict[str, Any], base: Path, fidelity: 
     policy = policy_of(design, space)
     workloads = space_workloads(space, base)
     if give_up is None:
-        results = tuple(run_workload(w, acc, policy) for w in workloads)
+        results = run_workloads(workloads, acc, policy)
     else:
         results = _run_unless_given_up(space, workloads, acc, policy, give_up)
     result = _design_result(space, design, acc, results)
@@ -194,21 +205,39 @@ def best_possible(space: Space, workloads: tuple[Workload, ...], acc: Accelerato
             else (-np.inf if o.direction == "minimize" else np.inf) for o in space.objectives]
 
 
+FIRST_WAVE = 4
+"""Layers :func:`_run_unless_given_up` maps together first (then twice as many each wave)."""
+
+
 def _run_unless_given_up(space: Space, workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy,
                          give_up: Verdict) -> tuple[WorkloadResult, ...]:
-    """:func:`run_workload` of every workload, asking ``give_up`` before each layer (largest cycle bound first)."""
+    """:func:`run_workload` of every workload, asking ``give_up`` before each layer (largest cycle bound first).
+
+    Layers are mapped in waves of :data:`FIRST_WAVE`, then twice as many each time (one
+    :func:`map_layers` call each: same-structure layers share kernel calls); after a wave the
+    verdicts the one-at-a-time order would have asked before each of its layers are asked in
+    turn, so the outcome (pruned with the same reason, infeasible, or complete) is the same.
+    """
     flat = iter(lower_bounds([lr for w in workloads for lr in w.layers], acc, policy))
     costs = [[next(flat) for _ in w.layers] for w in workloads]
     vector = [tuple(evaluate_vector(op, acc) for op in w.vector_ops) for w in workloads]
     mapped: list[list[LayerResult | None]] = [[None] * len(w.layers) for w in workloads]
     order = sorted(((k, i) for k, w in enumerate(workloads) for i in range(len(w.layers))),
                    key=lambda ki: -costs[ki[0]][ki[1]][1] * workloads[ki[0]].layers[ki[1]].count)
-    for k, i in order:
+    done, wave = 0, FIRST_WAVE
+    while done < len(order):
+        batch = order[done:done + wave]
         reason = give_up(best_possible(space, workloads, acc, costs, vector))
         if reason:
             raise GaveUp(reason)
-        r = _mapped(workloads[k], workloads[k].layers[i], acc, policy)
-        mapped[k][i], costs[k][i] = r, (r.energy_pj, r.cycles)
+        results = map_layers([workloads[k].layers[i] for k, i in batch], acc, policy)
+        for j, ((k, i), result) in enumerate(zip(batch, results)):
+            reason = give_up(best_possible(space, workloads, acc, costs, vector)) if j else None
+            if reason:
+                raise GaveUp(reason)
+            r = _mapped(workloads[k], result)
+            mapped[k][i], costs[k][i] = r, (r.energy_pj, r.cycles)
+        done, wave = done + len(batch), 2 * wave
     return tuple(summarize_workload(w.name, tuple(m), vec, acc, w.total_macs)   # type: ignore[arg-type]
                  for w, m, vec in zip(workloads, mapped, vector))
 

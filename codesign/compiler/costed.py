@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,25 +92,71 @@ _held = [0]          # bytes the tables hold
 def cost(layer: Layer, acc: Accelerator, chunk: Chunk) -> CostBatch:
     """:func:`~codesign.cost.analytical.evaluate` of ``chunk`` on ``acc``, counting only mappings
     no earlier call has counted for this layer and traffic structure."""
-    key = (layer, acc.traffic_key, acc.first_per_pe_level)
-    table = _tables.get(key)
-    if table is None:
-        table = _tables[key] = _Table(len(acc.levels))
-    _tables.move_to_end(key)
-    h1, h2 = _hashes(chunk)
-    rows, known = table.find(h1, h2)
-    missing = np.flatnonzero(rows < 0)
-    if len(missing):
-        _, first, inverse = np.unique(h1[missing], return_index=True, return_inverse=True)
-        new, inverse = missing[first], inverse.ravel()
-        if known[new].any() or (h2[new][inverse] != h2[missing]).any():   # a first-hash clash: never seen in practice
-            return evaluate(layer, acc, chunk.nest(acc.first_per_pe_level))
-        usage = measure(layer, acc, chunk.take(new).nest(acc.first_per_pe_level))
-        before = table.nbytes
-        rows[missing] = table.add(h1[new], h2[new], usage)[inverse]
-        _held[0] += table.nbytes - before
-        _evict()
-    return price(layer, acc, table.take(rows))
+    return cost_many([(layer, chunk)], acc)[0]
+
+
+def cost_many(requests: Sequence[tuple[Layer, Chunk]], acc: Accelerator) -> list[CostBatch]:
+    """:func:`cost` of several ``(layer, chunk)`` requests: the mappings not remembered yet are
+    counted in one :func:`~codesign.cost.analytical.measure` call per loop structure
+    (:attr:`~codesign.workload.ir.Layer.structure`: usage depends on a layer only through it, and
+    the call's cost is mostly per call)."""
+    out: list[CostBatch | None] = [None] * len(requests)
+    found: dict[int, _Lookup] = {}
+    groups: dict[tuple, list[int]] = {}
+    seen: dict[tuple, int] = {}
+    for r, (layer, chunk) in enumerate(requests):
+        key = (layer, acc.traffic_key, acc.first_per_pe_level)
+        if seen.setdefault(key, r) != r:      # a second request on one table: after the first is remembered
+            continue
+        table = _tables.get(key)
+        if table is None:
+            table = _tables[key] = _Table(len(acc.levels))
+        _tables.move_to_end(key)
+        h1, h2 = _hashes(chunk)
+        rows, known = table.find(h1, h2)
+        missing = np.flatnonzero(rows < 0)
+        new = inverse = missing
+        if len(missing):
+            _, first, inverse = np.unique(h1[missing], return_index=True, return_inverse=True)
+            new, inverse = missing[first], inverse.ravel()
+            if known[new].any() or (h2[new][inverse] != h2[missing]).any():   # a first-hash clash: never seen in practice
+                out[r] = evaluate(layer, acc, chunk.nest(acc.first_per_pe_level))
+                continue
+            groups.setdefault(layer.structure, []).append(r)
+        found[r] = _Lookup(table, h1, h2, rows, missing, new, inverse)
+    for members in groups.values():
+        parts = [requests[r][1].take(found[r].new) for r in members]
+        usage = measure(requests[members[0]][0], acc, Chunk.concat(parts).nest(acc.first_per_pe_level))
+        start = 0
+        for r, part in zip(members, parts):
+            f = found[r]
+            cols = slice(start, start + part.size)
+            start += part.size
+            before = f.table.nbytes
+            counted = Usage(usage.bytes_per_instance[:, cols], usage.inst[:, cols], usage.compute[cols], usage.need[:, cols])
+            f.rows[f.missing] = f.table.add(f.h1[f.new], f.h2[f.new], counted)[f.inverse]
+            _held[0] += f.table.nbytes - before
+    for r, f in found.items():
+        out[r] = price(requests[r][0], acc, f.table.take(f.rows))
+    _evict()
+    again = [r for r in range(len(requests)) if out[r] is None]
+    for r, batch in zip(again, cost_many([requests[r] for r in again], acc) if again else []):
+        out[r] = batch
+    return out  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """One request's mappings in its table: hashes, rows (-1: not remembered), the rows missing,
+    the first of each distinct missing mapping and each missing row's index among those."""
+
+    table: _Table
+    h1: np.ndarray
+    h2: np.ndarray
+    rows: np.ndarray
+    missing: np.ndarray
+    new: np.ndarray
+    inverse: np.ndarray
 
 
 def _evict() -> None:
@@ -141,4 +189,4 @@ def clear() -> None:
     _held[0] = 0
 
 
-__all__ = ["BUDGET_BYTES", "clear", "cost"]
+__all__ = ["BUDGET_BYTES", "clear", "cost", "cost_many"]

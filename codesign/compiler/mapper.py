@@ -9,7 +9,7 @@ and return a :class:`~codesign.compiler.mapping.Mapping` over the full layer's d
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -22,17 +22,17 @@ from codesign.compiler.mapspace import Chunk, to_mapping
 from codesign.compiler.naive import default_unroll, naive_mapping
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, objective_values
-from codesign.compiler.search import Found, search
+from codesign.compiler.search import Found, search_many
 from codesign.compiler.shortlist import choice_traffic, options_key
 from codesign.compiler.spatial import AXIS_CLASSES, dim_classes
-from codesign.compiler.tiles import lattice, squeeze
+from codesign.compiler.tiles import Squeezed, lattice, squeeze
 from codesign.cost.analytical import CostBatch, evaluate
 from codesign.cost.results import LayerResult
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
 
 __all__ = ["AXIS_CLASSES", "SchedulePolicy", "clear_cache", "dim_classes", "lower_bound", "lower_bounds", "map_layer",
-           "objective_values", "result_from_cost"]
+           "map_layers", "objective_values", "result_from_cost"]
 
 
 def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
@@ -41,10 +41,37 @@ def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerRe
     Identical layers (in one model or across the models of a study) are mapped once: results
     are cached on the layer's computation, not its name or count.
     """
-    try:
-        return replace(_map_canonical(layer.canonical(), acc, policy), layer=layer)
-    except MappingError as exc:       # the canonical layer has no name: say which layer it is
-        raise MappingError(f"layer {layer.name} {exc}") from None
+    result = map_layers((layer,), acc, policy)[0]
+    if isinstance(result, MappingError):
+        raise result
+    return result
+
+
+def map_layers(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy) -> list[LayerResult | MappingError]:
+    """:func:`map_layer` of each layer (a :class:`MappingError` in place of a layer no mapping
+    fits). The layers not cached yet are searched together
+    (:func:`~codesign.compiler.search.search_many`: same-structure layers share kernel calls);
+    each result is the one :func:`map_layer` gives alone."""
+    canonical = [layer.canonical() for layer in layers]
+    todo = list(dict.fromkeys(c for c in canonical if (c, acc, policy) not in _mapped))
+    for c, result in zip(todo, _map_canonical_many(todo, acc, policy)):
+        _mapped[(c, acc, policy)] = result
+        while len(_mapped) > MAX_MAPPED:
+            _mapped.popitem(last=False)
+    out: list[LayerResult | MappingError] = []
+    for layer, c in zip(layers, canonical):
+        result = _mapped[(c, acc, policy)]
+        _mapped.move_to_end((c, acc, policy))
+        # the canonical layer has no name: say which layer it is
+        out.append(MappingError(f"layer {layer.name} {result}") if isinstance(result, MappingError)
+                   else replace(result, layer=layer))
+    return out
+
+
+MAX_MAPPED = 65536
+"""Mapped layers kept (least recently used go first)."""
+
+_mapped: OrderedDict[tuple[Layer, Accelerator, SchedulePolicy], LayerResult | MappingError] = OrderedDict()
 
 
 def lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[float, float]:
@@ -84,26 +111,42 @@ def _bound_traffic(small: Layer, acc: Accelerator, policy: SchedulePolicy) -> Tr
 def clear_cache() -> None:
     """Forget every cached mapping, tile lattice and remembered piece of mapper work (benchmarks time
     each layer cold)."""
-    _map_canonical.cache_clear()
+    _mapped.clear()
     lattice.cache_clear()
     memo.clear()
     costed.clear()
     spatial.clear_cache()
 
 
-@functools.lru_cache(maxsize=65536)
 def _map_canonical(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
-    small = squeeze(layer)
+    """The mapping of a canonical layer, uncached; raises :class:`MappingError` if none fits."""
+    result = _map_canonical_many((layer,), acc, policy)[0]
+    if isinstance(result, MappingError):
+        raise result
+    return result
+
+
+def _map_canonical_many(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy
+                        ) -> list[LayerResult | MappingError]:
+    smalls = [squeeze(layer) for layer in layers]
     if policy.mode == "fixed":
-        temporal, perm, axes = naive_mapping(small.layer, acc, policy)
-        chunk = Chunk(temporal[None], perm[None], axes[None])
-        found = Found(policy.objective, [chunk], [evaluate(small.layer, acc, chunk.nest(acc.first_per_pe_level))])
+        found = []
+        for small in smalls:
+            temporal, perm, axes = naive_mapping(small.layer, acc, policy)
+            chunk = Chunk(temporal[None], perm[None], axes[None])
+            found.append(Found(policy.objective, [chunk], [evaluate(small.layer, acc, chunk.nest(acc.first_per_pe_level))]))
     else:
-        found = search(small.layer, acc, policy)
+        found = search_many([small.layer for small in smalls], acc, policy)
+    return [_result(layer, small, f, acc, policy) for layer, small, f in zip(layers, smalls, found)]
+
+
+def _result(layer: Layer, small: Squeezed, found: Found, acc: Accelerator, policy: SchedulePolicy
+            ) -> LayerResult | MappingError:
+    """The best mapping ``found`` for ``small`` as a result on the full ``layer``."""
     try:
         b, i = found.best()
     except LookupError:
-        raise MappingError(_no_fit_reason(layer, acc, policy)) from None
+        return MappingError(_no_fit_reason(layer, acc, policy))
     chunk = found.chunks[b]
     mapping = to_mapping(layer, acc, small.expand(chunk.temporal[i]), small.expand_order(chunk.perm[i]),
                          small.expand(chunk.axes[i]))

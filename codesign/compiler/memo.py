@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -103,27 +103,45 @@ def structure_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy | None 
 
 def tilings(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[tuple[np.ndarray, Traffic]]:
     """For each spatial choice ``spatial[s]`` (``[3, D]``): ``(temporal [T, L, D], traffic)``, its
-    candidate tilings and their :class:`Traffic` bounds (read-only arrays). The traffic of the
-    choices not remembered yet is bounded in one call (its cost is mostly per call)."""
-    keys = [("tilings", layer, acc.capacity_key, ax.shape, ax.tobytes()) for ax in spatial]
-    found: list[tuple[np.ndarray, Traffic] | None] = [lookup(k) for k in keys]
-    missing = [i for i, f in enumerate(found) if f is None]
-    if missing:
-        sized = tuple(lv.size_bytes is not None for lv in acc.levels)
-        needs = [remember(("needs", layer, acc.traffic_key, sized, spatial[i].shape, spatial[i].tobytes()),
-                          lambda i=i: choice_needs(layer, acc, spatial[i:i + 1])[0]) for i in missing]
-        temporals = tiling_candidates(layer, acc, spatial[missing], needs)
+    candidate tilings and their :class:`Traffic` bounds (read-only arrays)."""
+    return tilings_many([(layer, spatial)], acc)[0]
+
+
+def tilings_many(requests: Sequence[tuple[Layer, np.ndarray]], acc: Accelerator) -> list[list[tuple[np.ndarray, Traffic]]]:
+    """:func:`tilings` of several ``(layer, spatial)`` requests. The tilings not remembered yet are
+    bounded in one :func:`traffic_bounds` call per loop structure
+    (:attr:`~codesign.workload.ir.Layer.structure`: the bounds depend on a layer only through it,
+    and the call's cost is mostly per call)."""
+    out: list[list[tuple[np.ndarray, Traffic] | None]] = []
+    groups: dict[tuple, list[tuple[int, list[int], list[tuple], list[np.ndarray]]]] = {}
+    sized = tuple(lv.size_bytes is not None for lv in acc.levels)
+    for r, (layer, spatial) in enumerate(requests):
+        keys = [("tilings", layer, acc.capacity_key, ax.shape, ax.tobytes()) for ax in spatial]
+        found = [lookup(k) for k in keys]
+        out.append(found)
+        missing = [i for i, f in enumerate(found) if f is None]
+        if missing:
+            needs = [remember(("needs", layer, acc.traffic_key, sized, spatial[i].shape, spatial[i].tobytes()),
+                              lambda i=i: choice_needs(layer, acc, spatial[i:i + 1])[0]) for i in missing]
+            temporals = tiling_candidates(layer, acc, spatial[missing], needs)
+            groups.setdefault(layer.structure, []).append((r, missing, keys, temporals))
+    for parts in groups.values():
+        temporals = [t for _, _, _, ts in parts for t in ts]
         T = np.concatenate(temporals)
-        AX = np.concatenate([np.broadcast_to(spatial[i], (len(t), 3, len(layer.dims))) for i, t in zip(missing, temporals)])
-        traffic = traffic_bounds(layer, acc, T, AX[:, 0] * AX[:, 1], AX[:, 2]) if len(T) else None
+        D = T.shape[2]
+        AX = np.concatenate([np.broadcast_to(requests[r][1][i], (len(t), 3, D))
+                             for r, missing, _, ts in parts for i, t in zip(missing, ts)])
+        traffic = traffic_bounds(requests[parts[0][0]][0], acc, T, AX[:, 0] * AX[:, 1], AX[:, 2]) if len(T) else None
         start = 0
-        for i, t in zip(missing, temporals):
-            rows = slice(start, start + len(t))
-            start += len(t)
-            part = _empty_traffic(len(acc.levels)) if traffic is None else Traffic(
-                traffic.base[rows].copy(), traffic.gain[rows].copy(), traffic.steps[rows].copy(), traffic.inst[rows].copy())
-            found[i] = remember(keys[i], lambda t=t, part=part: (t, part))
-    return found  # type: ignore[return-value]
+        for r, missing, keys, ts in parts:
+            for i, t in zip(missing, ts):
+                rows = slice(start, start + len(t))
+                start += len(t)
+                part = _empty_traffic(len(acc.levels)) if traffic is None else Traffic(
+                    traffic.base[rows].copy(), traffic.gain[rows].copy(), traffic.steps[rows].copy(),
+                    traffic.inst[rows].copy())
+                out[r][i] = remember(keys[i], lambda t=t, part=part: (t, part))
+    return out  # type: ignore[return-value]
 
 
 def _empty_traffic(L: int) -> Traffic:
@@ -141,4 +159,4 @@ def clear() -> None:
     _held[0] = 0
 
 
-__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "structure_key", "tilings"]
+__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "structure_key", "tilings", "tilings_many"]

@@ -29,14 +29,15 @@ the search never returns anything worse. Nothing is random: same inputs, same ma
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from codesign.compiler.bounds import best_bounds, combination_bounds
-from codesign.compiler.costed import cost
+from codesign.compiler.bounds import Traffic, best_bounds, combination_bounds
+from codesign.compiler.costed import cost_many
 from codesign.compiler.mapspace import Chunk, stationary_mask
-from codesign.compiler.memo import concat_traffic, tilings
+from codesign.compiler.memo import concat_traffic, tilings_many
 from codesign.compiler.naive import naive_mapping
 from codesign.compiler.orders import allowed_combinations, level_permutations, role_combinations, stationary_orders
 from codesign.compiler.policy import TIE_TOLERANCE, SchedulePolicy, metric, objective_keys, ranking
@@ -95,8 +96,64 @@ class Found:
         return b, i - int(sizes[b])
 
 
+@dataclass(frozen=True)
+class Tile:
+    """A search's request: the candidate tilings of spatial choices ``spatial[S, 3, D]`` and their
+    traffic bounds (answered with :func:`codesign.compiler.memo.tilings_many`)."""
+
+    spatial: np.ndarray
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A search's request: the costs of a batch of mappings (answered with
+    :func:`codesign.compiler.costed.cost_many`)."""
+
+    chunk: Chunk
+
+
+Steps = Generator["Tile | Cost", object, Found]
+"""One layer's search as a generator: it yields each kernel call it needs and is sent the answer."""
+
+
 def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
     """Cost candidate mappings of ``layer`` on ``acc`` (see the module docstring)."""
+    return search_many((layer,), acc, policy)[0]
+
+
+def search_many(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy) -> list[Found]:
+    """:func:`search` of each layer, the searches advanced in lockstep: each round, the tiling and
+    the costing every search asks for are answered together, one kernel call per loop structure
+    (:attr:`~codesign.workload.ir.Layer.structure`) instead of one per layer (a kernel's cost is
+    mostly per call). Every search's result is the one it gets alone."""
+    steps = [_steps(layer, acc, policy) for layer in layers]
+    found: list[Found | None] = [None] * len(steps)
+    asks: dict[int, Tile | Cost] = {}
+
+    def advance(i: int, answer: object) -> None:
+        try:
+            asks[i] = steps[i].send(answer)
+        except StopIteration as done:
+            found[i] = done.value
+
+    for i in range(len(steps)):
+        advance(i, None)
+    while asks:
+        round_, answers = sorted(asks.items()), []
+        asks.clear()
+        tiles = [(i, r) for i, r in round_ if isinstance(r, Tile)]
+        costs = [(i, r) for i, r in round_ if isinstance(r, Cost)]
+        if tiles:
+            answers += zip([i for i, _ in tiles], tilings_many([(layers[i], r.spatial) for i, r in tiles], acc))
+        if costs:
+            answers += zip([i for i, _ in costs], cost_many([(layers[i], r.chunk) for i, r in costs], acc))
+        for i, answer in sorted(answers, key=lambda ia: ia[0]):
+            advance(i, answer)
+    return found  # type: ignore[return-value]
+
+
+def _steps(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Steps:
+    """One layer's search (see the module docstring), yielding its tiling and costing requests."""
     found = Found(policy.objective)
     temporal, perm, axes = naive_mapping(layer, acc, policy)
     pending: Chunk | None = Chunk(temporal[None], perm[None], axes[None])
@@ -105,7 +162,7 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
     pairs = _Pairs(layer, acc, policy)
     tiled, size, probe = 0, FIRST_BATCH, PROBE
     if len(choices):                          # the best-bound choice first: probe it for an incumbent
-        pairs.add(choices[:1])
+        pairs.add(choices[:1], (yield Tile(choices[:1])))
         tiled = 1
     exhausted = False
     while found.evaluated < budget:
@@ -118,23 +175,25 @@ def search(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Found:
             head = pairs.head(found)
             new = tiled + np.flatnonzero(c_p[tiled:] <= max(head, c_p[tiled]))
             new = new if len(new) else np.array([tiled])         # a NaN bound: tile it anyway
-            pairs.add(choices[new[~found.cannot_win(c_p[new], c_s[new])]])
+            wanted = choices[new[~found.cannot_win(c_p[new], c_s[new])]]
+            if len(wanted):
+                pairs.add(wanted, (yield Tile(wanted)))
             tiled = int(new[-1]) + 1
             continue
         chunk = pairs.chunk(take).take(slice(0, budget - found.evaluated))
         chunk = chunk if pending is None else Chunk.concat([pending, chunk])   # the naive mapping joins the first batch
-        found.add(chunk, cost(layer, acc, chunk))
+        found.add(chunk, (yield Cost(chunk)))
         pending, probe = None, 0
         size *= 2
     if pending is not None:
-        found.add(pending, cost(layer, acc, pending))
+        found.add(pending, (yield Cost(pending)))
     targets = _refine_targets(found, policy)
     if targets is None or (exhausted and 0 not in targets[1] and pairs.none_can_win(found)):
         return found        # proven best: no order of a tiling searched can win, nor of the naive one (row 0)
     refine = _refinements(layer, *targets, policy, len(acc.levels))
     if refine is not None:
         refine = refine.take(slice(0, max(1, policy.candidates - found.evaluated)))
-        found.add(refine, cost(layer, acc, refine))
+        found.add(refine, (yield Cost(refine)))
     return found
 
 
@@ -154,9 +213,10 @@ class _Pairs:
         self.s = np.zeros(0)
         self.left = np.zeros(0, dtype=np.int64)        # unvisited pairs, best bound first
 
-    def add(self, spatial: np.ndarray) -> None:
-        """Tile spatial choices ``spatial[S, 3, D]`` and put their pairs in the visiting order."""
-        parts = [(t, tr, ax) for (t, tr), ax in zip(tilings(self.layer, self.acc, spatial), spatial) if len(t)]
+    def add(self, spatial: np.ndarray, tiled: list[tuple[np.ndarray, Traffic]]) -> None:
+        """Put the pairs of spatial choices ``spatial[S, 3, D]`` in the visiting order, given their
+        candidate tilings and traffic bounds (:func:`~codesign.compiler.memo.tilings_many`)."""
+        parts = [(t, tr, ax) for (t, tr), ax in zip(tiled, spatial) if len(t)]
         if not parts:
             return
         D = len(self.layer.dims)

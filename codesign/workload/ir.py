@@ -80,6 +80,14 @@ class Layer:
         """Identity for deduplication: same op, loop bounds and projections."""
         return (self.op, self.dims, self.bounds, self.tensors)
 
+    @property
+    def structure(self) -> tuple:
+        """The loop structure: number of dimensions and each tensor's role, projections and
+        precision. Layers with the same structure differ only in bounds, count and name; the
+        mapper's traffic bounds and the cost core's usage counting depend on a layer only
+        through it, so such layers share one kernel call (:func:`codesign.compiler.search.search_many`)."""
+        return (len(self.dims), tuple((t.role, t.ranks, t.bits) for t in self.tensors))
+
     def tensor(self, role: Role) -> Tensor:
         return self.tensors[ROLES.index(role)]
 
