@@ -129,7 +129,7 @@ def test_waves_ask_the_verdicts_of_one_layer_at_a_time(prune_at: int, monkeypatc
         clear_cache()
         asked = []
 
-        def verdict(best: list[float]) -> str | None:
+        def verdict(best: list[float], asked: list = asked) -> str | None:
             asked.append(best)
             return f"pruned at question {prune_at}" if len(asked) == prune_at else None
 

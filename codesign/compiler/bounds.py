@@ -179,6 +179,23 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
     return Traffic(base, gain, steps, inst)
 
 
+def traffic_parts(layer: Layer, acc: Accelerator, temporals: list[np.ndarray], axes: list[np.ndarray],
+                  tiling_free: bool = False) -> list[Traffic]:
+    """:func:`traffic_bounds` of several batches of tilings (``temporals[i]`` ``[M_i, L, D]``, spatial
+    ``axes[i]`` ``[M_i, 3, D]``: rows, cols, lanes) of layers with ``layer``'s
+    :attr:`~codesign.workload.ir.Layer.structure`, in one call (the bounds depend on a layer only
+    through it, and the call's cost is mostly per call); split back per batch (copies)."""
+    sizes = [len(t) for t in temporals]
+    if not sum(sizes):
+        L = len(acc.levels)
+        return [Traffic(*(np.zeros((0,) + shape) for shape in ((L,), (L, 3, L), (), (L,)))) for _ in sizes]
+    T, AX = np.concatenate(temporals), np.concatenate(axes)
+    traffic = traffic_bounds(layer, acc, T, AX[:, 0] * AX[:, 1], AX[:, 2], tiling_free)
+    cuts = np.cumsum(sizes)[:-1]
+    split = zip(*(np.split(a, cuts) for a in (traffic.base, traffic.gain, traffic.steps, traffic.inst)))
+    return [Traffic(*(a.copy() for a in parts)) for parts in split]     # copies: each may be remembered alone
+
+
 def _costs(macs: float | np.ndarray, acc: Accelerator, moved: np.ndarray, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
     """Energy (pJ) and cycles of per-level bytes ``moved[M, ..., L]``, as the cost core aggregates them
     (``macs``: the layer's MACs, or each row's ``[M]``)."""

@@ -41,22 +41,38 @@ def level_needs(layer: Layer, acc: Accelerator, points: np.ndarray, axes: np.nda
     return out
 
 
-def choice_needs(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[np.ndarray]:
+def choice_needs(layer: Layer, acc: Accelerator, spatial: np.ndarray, bounds: np.ndarray | None = None
+                 ) -> list[np.ndarray]:
     """:func:`level_needs` of every point of each spatial choice's tile lattice (``[G_s, L]`` each,
-    in :class:`Lattices` order)."""
-    q = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(spatial, axis=1))          # [S, D]
+    in :class:`Lattices` order), in one call. ``bounds[S, D]``: each choice's loop bounds when the
+    choices belong to several layers of ``layer``'s :attr:`~codesign.workload.ir.Layer.structure`."""
+    q = -(-_bounds(layer, spatial, bounds) // np.prod(spatial, axis=1))                 # [S, D]
     lats = [lattice(tuple(int(x) for x in row)) for row in q]
-    return [level_needs(layer, acc, lat.points, np.broadcast_to(ax, (lat.size,) + ax.shape)) for lat, ax in zip(lats, spatial)]
+    if not lats:
+        return []
+    points = np.concatenate([lat.points for lat in lats])
+    axes = np.concatenate([np.broadcast_to(ax, (lat.size,) + ax.shape) for lat, ax in zip(lats, spatial)])
+    needs = level_needs(layer, acc, points, axes)
+    return [part.copy() for part in np.split(needs, np.cumsum([lat.size for lat in lats])[:-1])]
+
+
+def _bounds(layer: Layer, spatial: np.ndarray, bounds: np.ndarray | None) -> np.ndarray:
+    """Each choice's loop bounds ``[S, D]`` (``layer``'s unless given)."""
+    if bounds is None:
+        return np.broadcast_to(np.array(layer.bounds, dtype=np.int64), (len(spatial), len(layer.dims)))
+    return np.asarray(bounds, dtype=np.int64)
 
 
 def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray,
-                      needs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+                      needs: list[np.ndarray] | None = None, bounds: np.ndarray | None = None) -> list[np.ndarray]:
     """Temporal factors ``[T, L, D]`` of the candidate tilings of each spatial choice ``spatial[s]``
     (``[S, 3, D]``). The choices are tiled together, on their tile lattices joined into one
     (:class:`Lattices`): the work is a few dozen array operations whatever the number of choices.
-    ``needs``: the choices' :func:`choice_needs` when known (they do not depend on the capacities)."""
+    ``needs``: the choices' :func:`choice_needs` when known (they do not depend on the capacities).
+    ``bounds[S, D]``: each choice's loop bounds, when the choices belong to several layers of
+    ``layer``'s :attr:`~codesign.workload.ir.Layer.structure` (each choice is tiled on its own lattice)."""
     L, D, S = len(acc.levels), len(layer.dims), len(spatial)
-    q = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(spatial, axis=1))          # [S, D]
+    q = -(-_bounds(layer, spatial, bounds) // np.prod(spatial, axis=1))                 # [S, D]
     if L == 1:
         return [row.reshape(1, 1, D) for row in q]
     lat = Lattices([lattice(tuple(int(x) for x in row)) for row in q])
@@ -185,15 +201,18 @@ def _same_segment_pairs(a: np.ndarray, b: np.ndarray, S: int) -> tuple[np.ndarra
     return rows, start[a][rows] + within
 
 
-def greedy_tiles(layer: Layer, acc: Accelerator, axes: np.ndarray, order: np.ndarray) -> np.ndarray:
+def greedy_tiles(layer: Layer, acc: Accelerator, axes: np.ndarray, order: np.ndarray,
+                 bounds: np.ndarray | None = None) -> np.ndarray:
     """Largest tiles that fit, innermost level first, for spatial choices ``axes[S, 3, D]``: ``[S, L, D]``.
 
     At each level (innermost first) each dimension in ``order`` takes the largest divisor of
     what is left of it that keeps the level's tiles within capacity; the outermost level takes
     the rest. A level where even factor 1 overflows keeps 1 (the mapping then does not fit).
+    ``bounds[S, D]``: each choice's loop bounds, when they belong to several layers of ``layer``'s
+    :attr:`~codesign.workload.ir.Layer.structure` (each row is tiled on its own).
     """
     S, L, D = len(axes), len(acc.levels), len(layer.dims)
-    q = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(axes, axis=1))       # [S, D]
+    q = -(-_bounds(layer, axes, bounds) // np.prod(axes, axis=1))                 # [S, D]
     temporal = np.ones((S, L, D), dtype=np.int64)
     limits = level_limits(acc)
     array = np.where(np.arange(L)[None, :, None] < acc.first_per_pe_level, (axes[:, 0] * axes[:, 1])[:, None, :], 1)

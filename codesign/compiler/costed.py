@@ -133,7 +133,8 @@ def cost_many(requests: Sequence[tuple[Layer, Chunk]], acc: Accelerator) -> list
             cols = slice(start, start + part.size)
             start += part.size
             before = f.table.nbytes
-            counted = Usage(usage.bytes_per_instance[:, cols], usage.inst[:, cols], usage.compute[cols], usage.need[:, cols])
+            counted = Usage(usage.bytes_per_instance[:, cols], usage.inst[:, cols], usage.compute[cols],
+                            usage.need[:, cols])
             f.rows[f.missing] = f.table.add(f.h1[f.new], f.h2[f.new], counted)[f.inverse]
             _held[0] += f.table.nbytes - before
     for r, f in found.items():

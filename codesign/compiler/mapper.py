@@ -16,14 +16,14 @@ from dataclasses import replace
 import numpy as np
 
 from codesign.compiler import costed, memo, spatial
-from codesign.compiler.bounds import Traffic, rows_bounds, traffic_bounds
+from codesign.compiler.bounds import Traffic, rows_bounds, traffic_parts
 from codesign.compiler.mapping import Mapping, MappingError
 from codesign.compiler.mapspace import Chunk, to_mapping
 from codesign.compiler.naive import default_unroll, naive_mapping
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, objective_values
 from codesign.compiler.search import Found, search_many
-from codesign.compiler.shortlist import choice_traffic, options_key
+from codesign.compiler.shortlist import choice_traffic_many, options_key
 from codesign.compiler.spatial import AXIS_CLASSES, dim_classes
 from codesign.compiler.tiles import Squeezed, lattice, squeeze
 from codesign.cost.analytical import CostBatch, evaluate
@@ -86,7 +86,7 @@ def lower_bounds(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePoli
     """:func:`lower_bound` of each layer, priced in one pass: a search prunes designs with them
     before mapping all their layers (:func:`codesign.flow.best_possible`)."""
     smalls = [squeeze(layer.canonical()).layer for layer in layers]
-    parts = [_bound_traffic(small, acc, policy) for small in smalls]
+    parts = _bound_traffic(smalls, acc, policy)
     sizes = np.array([len(t.steps) for t in parts])
     macs = np.repeat(np.array([small.macs for small in smalls], dtype=np.float64), sizes)
     energy, cycles = rows_bounds(macs, acc, memo.concat_traffic(parts), role_combinations(len(acc.levels), "any")[:1])
@@ -94,18 +94,25 @@ def lower_bounds(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePoli
     return list(zip(np.minimum.reduceat(energy[:, 0], starts).tolist(), np.minimum.reduceat(cycles[:, 0], starts).tolist()))
 
 
-def _bound_traffic(small: Layer, acc: Accelerator, policy: SchedulePolicy) -> Traffic:
-    """Tiling-free traffic of the naive compiler's spatial choice and (searching) of every choice
-    the shortlist ranks: remembered work, priced by :func:`lower_bounds`."""
+def _bound_traffic(smalls: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy) -> list[Traffic]:
+    """Tiling-free traffic of each layer's naive spatial choice and (searching) of every choice the
+    shortlist ranks: remembered work, computed for same-structure layers together and priced by
+    :func:`lower_bounds`."""
 
-    def naive_traffic() -> Traffic:       # the naive compiler's spatial choice, any tiling
-        axes = default_unroll(small, acc, policy)
-        temporal = np.ones((1, len(acc.levels), len(small.dims)), dtype=np.int64)
-        temporal[0, 0] = -(-np.array(small.bounds, dtype=np.int64) // np.prod(axes, axis=0))
-        return traffic_bounds(small, acc, temporal, (axes[0] * axes[1])[None], axes[2][None], tiling_free=True)
+    def naive_traffic(js: list[int]) -> list[Traffic]:      # the naive compiler's spatial choice, any tiling
+        axes = [default_unroll(smalls[j], acc, policy)[None] for j in js]
+        temporals = []
+        for j, ax in zip(js, axes):
+            temporal = np.ones((1, len(acc.levels), len(smalls[j].dims)), dtype=np.int64)
+            temporal[0, 0] = -(-np.array(smalls[j].bounds, dtype=np.int64) // np.prod(ax[0], axis=0))
+            temporals.append(temporal)
+        return traffic_parts(smalls[js[0]], acc, temporals, axes, tiling_free=True)
 
-    naive = memo.remember(("naive spatial",) + options_key(small, acc, policy), naive_traffic)
-    return naive if policy.mode == "fixed" else memo.concat_traffic([naive, choice_traffic(small, acc, policy)[3]])
+    naive = memo.remember_many([("naive spatial",) + options_key(small, acc, policy) for small in smalls], smalls,
+                               naive_traffic)
+    if policy.mode == "fixed":
+        return naive
+    return [memo.concat_traffic([n, c[3]]) for n, c in zip(naive, choice_traffic_many(smalls, acc, policy))]
 
 
 def clear_cache() -> None:
@@ -134,7 +141,8 @@ def _map_canonical_many(layers: Sequence[Layer], acc: Accelerator, policy: Sched
         for small in smalls:
             temporal, perm, axes = naive_mapping(small.layer, acc, policy)
             chunk = Chunk(temporal[None], perm[None], axes[None])
-            found.append(Found(policy.objective, [chunk], [evaluate(small.layer, acc, chunk.nest(acc.first_per_pe_level))]))
+            costs = evaluate(small.layer, acc, chunk.nest(acc.first_per_pe_level))
+            found.append(Found(policy.objective, [chunk], [costs]))
     else:
         found = search_many([small.layer for small in smalls], acc, policy)
     return [_result(layer, small, f, acc, policy) for layer, small, f in zip(layers, smalls, found)]

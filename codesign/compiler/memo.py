@@ -29,7 +29,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from codesign.compiler.bounds import Traffic, traffic_bounds
+from codesign.compiler.bounds import Traffic, traffic_parts
 from codesign.compiler.candidates import choice_needs, tiling_candidates
 from codesign.compiler.policy import SchedulePolicy
 from codesign.hardware.accelerator import Accelerator
@@ -95,6 +95,23 @@ def remember(key: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
+def remember_many(keys: Sequence[tuple], layers: Sequence[Layer], compute: Callable[[list[int]], list[T]]) -> list[T]:
+    """:func:`remember` of each ``keys[j]`` (work on ``layers[j]``); what is not remembered yet is
+    computed by one ``compute(js)`` call per loop structure
+    (:attr:`~codesign.workload.ir.Layer.structure`), ``js`` listing one ``j`` per distinct key and
+    ``compute`` returning their values in that order (kernels cost mostly per call)."""
+    out = [lookup(k) for k in keys]
+    groups: dict[tuple, dict[tuple, int]] = {}
+    for j, (layer, key, v) in enumerate(zip(layers, keys, out)):
+        if v is None:
+            groups.setdefault(layer.structure, {}).setdefault(key, j)
+    computed = {}
+    for todo in groups.values():
+        for key, v in zip(todo, compute(list(todo.values()))):
+            computed[key] = remember(key, lambda v=v: v)
+    return [v if v is not None else computed[k] for k, v in zip(keys, out)]  # type: ignore[misc]
+
+
 def structure_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy | None = None) -> tuple:
     """What the remembered work depends on: layer, array, capacities and the objective-free policy."""
     knobs = None if policy is None else (policy.stationary, policy.spatial_rows, policy.spatial_cols)
@@ -108,44 +125,37 @@ def tilings(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[tuple[n
 
 
 def tilings_many(requests: Sequence[tuple[Layer, np.ndarray]], acc: Accelerator) -> list[list[tuple[np.ndarray, Traffic]]]:
-    """:func:`tilings` of several ``(layer, spatial)`` requests. The tilings not remembered yet are
-    bounded in one :func:`traffic_bounds` call per loop structure
-    (:attr:`~codesign.workload.ir.Layer.structure`: the bounds depend on a layer only through it,
-    and the call's cost is mostly per call)."""
-    out: list[list[tuple[np.ndarray, Traffic] | None]] = []
-    groups: dict[tuple, list[tuple[int, list[int], list[tuple], list[np.ndarray]]]] = {}
+    """:func:`tilings` of several ``(layer, spatial)`` requests. The choices not remembered yet are
+    tiled, and their tilings bounded, in one call per loop structure
+    (:attr:`~codesign.workload.ir.Layer.structure`: the work depends on a layer only through it
+    and its bounds, and a call's cost is mostly per call)."""
+    items = [(layer, ax) for layer, spatial in requests for ax in spatial]
+    layers = [layer for layer, _ in items]
+
+    def compute(js: list[int]) -> list[tuple[np.ndarray, Traffic]]:
+        layer = layers[js[0]]
+        spatial = np.stack([items[j][1] for j in js])
+        bounds = np.array([layers[j].bounds for j in js], dtype=np.int64)
+        temporals = tiling_candidates(layer, acc, spatial, _needs([items[j] for j in js], acc), bounds)
+        axes = [np.broadcast_to(ax, (len(t), 3, len(layer.dims))) for ax, t in zip(spatial, temporals)]
+        return list(zip(temporals, traffic_parts(layer, acc, temporals, axes)))
+
+    keys = [("tilings", layer, acc.capacity_key, ax.shape, ax.tobytes()) for layer, ax in items]
+    flat = iter(remember_many(keys, layers, compute))
+    return [[next(flat) for _ in spatial] for _, spatial in requests]
+
+
+def _needs(items: list[tuple[Layer, np.ndarray]], acc: Accelerator) -> list[np.ndarray]:
+    """The :func:`choice_needs` of same-structure ``(layer, choice [3, D])`` items, remembered per
+    layer and choice (they do not depend on the capacities)."""
     sized = tuple(lv.size_bytes is not None for lv in acc.levels)
-    for r, (layer, spatial) in enumerate(requests):
-        keys = [("tilings", layer, acc.capacity_key, ax.shape, ax.tobytes()) for ax in spatial]
-        found = [lookup(k) for k in keys]
-        out.append(found)
-        missing = [i for i, f in enumerate(found) if f is None]
-        if missing:
-            needs = [remember(("needs", layer, acc.traffic_key, sized, spatial[i].shape, spatial[i].tobytes()),
-                              lambda i=i: choice_needs(layer, acc, spatial[i:i + 1])[0]) for i in missing]
-            temporals = tiling_candidates(layer, acc, spatial[missing], needs)
-            groups.setdefault(layer.structure, []).append((r, missing, keys, temporals))
-    for parts in groups.values():
-        temporals = [t for _, _, _, ts in parts for t in ts]
-        T = np.concatenate(temporals)
-        D = T.shape[2]
-        AX = np.concatenate([np.broadcast_to(requests[r][1][i], (len(t), 3, D))
-                             for r, missing, _, ts in parts for i, t in zip(missing, ts)])
-        traffic = traffic_bounds(requests[parts[0][0]][0], acc, T, AX[:, 0] * AX[:, 1], AX[:, 2]) if len(T) else None
-        start = 0
-        for r, missing, keys, ts in parts:
-            for i, t in zip(missing, ts):
-                rows = slice(start, start + len(t))
-                start += len(t)
-                part = _empty_traffic(len(acc.levels)) if traffic is None else Traffic(
-                    traffic.base[rows].copy(), traffic.gain[rows].copy(), traffic.steps[rows].copy(),
-                    traffic.inst[rows].copy())
-                out[r][i] = remember(keys[i], lambda t=t, part=part: (t, part))
-    return out  # type: ignore[return-value]
 
+    def compute(js: list[int]) -> list[np.ndarray]:
+        spatial = np.stack([items[j][1] for j in js])
+        return choice_needs(items[js[0]][0], acc, spatial, np.array([items[j][0].bounds for j in js], dtype=np.int64))
 
-def _empty_traffic(L: int) -> Traffic:
-    return Traffic(*(np.zeros((0,) + shape) for shape in ((L,), (L, 3, L), (), (L,))))
+    keys = [("needs", layer, acc.traffic_key, sized, ax.shape, ax.tobytes()) for layer, ax in items]
+    return remember_many(keys, [layer for layer, _ in items], compute)
 
 
 def concat_traffic(parts: list[Traffic]) -> Traffic:
@@ -159,4 +169,5 @@ def clear() -> None:
     _held[0] = 0
 
 
-__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "structure_key", "tilings", "tilings_many"]
+__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "remember_many", "structure_key", "tilings",
+           "tilings_many"]

@@ -15,13 +15,15 @@ Comparing it with ``mode: auto`` on the same hardware measures the compiler gap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from codesign.compiler.orders import irrelevance
 from codesign.compiler.policy import SchedulePolicy
 from codesign.compiler.spatial import axis_dims, unroll_factors
 from codesign.compiler.candidates import greedy_tiles
-from codesign.compiler.memo import remember, structure_key
+from codesign.compiler.memo import remember_many, structure_key
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import ROLES, Layer
 
@@ -62,10 +64,19 @@ def naive_mapping(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tup
     The tiles may still overflow a level when even factor 1 does not fit (the caller checks).
     Read-only arrays, remembered per :func:`codesign.compiler.memo.structure_key`.
     """
-    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        axes = default_unroll(layer, acc, policy)
-        order = fixed_order(layer, policy)
-        temporal = greedy_tiles(layer, acc, axes[None], order)[0]
-        return temporal, np.broadcast_to(order, temporal.shape).copy(), axes
+    return naive_mappings((layer,), acc, policy)[0]
 
-    return remember(("naive",) + structure_key(layer, acc, policy), compute)
+
+def naive_mappings(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy
+                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`naive_mapping` of each layer; the tiles not remembered yet are chosen in one
+    :func:`~codesign.compiler.candidates.greedy_tiles` call per loop structure."""
+
+    def compute(js: list[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        axes = np.stack([default_unroll(layers[j], acc, policy) for j in js])
+        order = fixed_order(layers[js[0]], policy)
+        bounds = np.array([layers[j].bounds for j in js], dtype=np.int64)
+        temporal = greedy_tiles(layers[js[0]], acc, axes, order, bounds)
+        return [(t.copy(), np.broadcast_to(order, t.shape).copy(), ax.copy()) for t, ax in zip(temporal, axes)]
+
+    return remember_many([("naive",) + structure_key(layer, acc, policy) for layer in layers], layers, compute)

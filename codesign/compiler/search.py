@@ -38,7 +38,7 @@ from codesign.compiler.bounds import Traffic, best_bounds, combination_bounds
 from codesign.compiler.costed import cost_many
 from codesign.compiler.mapspace import Chunk, stationary_mask
 from codesign.compiler.memo import concat_traffic, tilings_many
-from codesign.compiler.naive import naive_mapping
+from codesign.compiler.naive import naive_mappings
 from codesign.compiler.orders import allowed_combinations, level_permutations, role_combinations, stationary_orders
 from codesign.compiler.policy import TIE_TOLERANCE, SchedulePolicy, metric, objective_keys, ranking
 from codesign.compiler.shortlist import spatial_shortlist
@@ -126,7 +126,7 @@ def search_many(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolic
     the costing every search asks for are answered together, one kernel call per loop structure
     (:attr:`~codesign.workload.ir.Layer.structure`) instead of one per layer (a kernel's cost is
     mostly per call). Every search's result is the one it gets alone."""
-    steps = [_steps(layer, acc, policy) for layer in layers]
+    steps = [_steps(layer, acc, policy, naive) for layer, naive in zip(layers, naive_mappings(layers, acc, policy))]
     found: list[Found | None] = [None] * len(steps)
     asks: dict[int, Tile | Cost] = {}
 
@@ -152,10 +152,12 @@ def search_many(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolic
     return found  # type: ignore[return-value]
 
 
-def _steps(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> Steps:
-    """One layer's search (see the module docstring), yielding its tiling and costing requests."""
+def _steps(layer: Layer, acc: Accelerator, policy: SchedulePolicy,
+           naive: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Steps:
+    """One layer's search (see the module docstring) from the naive compiler's mapping, yielding its
+    tiling and costing requests."""
     found = Found(policy.objective)
-    temporal, perm, axes = naive_mapping(layer, acc, policy)
+    temporal, perm, axes = naive
     pending: Chunk | None = Chunk(temporal[None], perm[None], axes[None])
     budget = max(1, int(policy.candidates * (1 - REFINE_SHARE)))
     choices, c_p, c_s = spatial_shortlist(layer, acc, policy)

@@ -12,10 +12,12 @@ near-identical factors do not crowd out different unrollings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from codesign.compiler.bounds import Traffic, combination_bounds, traffic_bounds
-from codesign.compiler.memo import remember, structure_key
+from codesign.compiler.bounds import Traffic, combination_bounds, traffic_parts
+from codesign.compiler.memo import remember_many, structure_key
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, metric, objective_keys
 from codesign.compiler.spatial import spatial_options
@@ -63,7 +65,20 @@ def choice_traffic(layer: Layer, acc: Accelerator, policy: SchedulePolicy
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Traffic]:
     """``(choices [S, 3, D], families [S], lattice points [S], tiling-free traffic)`` of every spatial
     choice the shortlist ranks, remembered across accelerators (no prices, no capacities)."""
-    return remember(("shortlist",) + options_key(layer, acc, policy), lambda: _choices(layer, acc, policy))
+    return choice_traffic_many((layer,), acc, policy)[0]
+
+
+def choice_traffic_many(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy
+                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, Traffic]]:
+    """:func:`choice_traffic` of each layer; the traffic not remembered yet is bounded in one call
+    per loop structure (:func:`~codesign.compiler.memo.remember_many`)."""
+
+    def compute(js: list[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, Traffic]]:
+        rows = [_choices(layers[j], acc, policy) for j in js]
+        traffic = traffic_parts(layers[js[0]], acc, [r[3] for r in rows], [r[0] for r in rows], tiling_free=True)
+        return [(options, family, points, t) for (options, family, points, _), t in zip(rows, traffic)]
+
+    return remember_many([("shortlist",) + options_key(layer, acc, policy) for layer in layers], layers, compute)
 
 
 def options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple:
@@ -73,9 +88,10 @@ def options_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple
 
 
 def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Traffic]:
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Spatial choices ``[S, 3, D]``, their families (which dimensions each axis unrolls) ``[S]``,
-    the points of their tile lattices ``[S]`` and their tiling-free traffic."""
+    the points of their tile lattices ``[S]`` and the one-level tilings ``[S, L, D]`` that carry
+    their remaining bounds to :func:`~codesign.compiler.bounds.traffic_bounds` (``tiling_free``)."""
     options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
     S = len(options)
     q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
@@ -85,8 +101,7 @@ def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     points = np.prod(np.array([len(divisors(int(v))) for v in values], dtype=np.int64)[at.reshape(q.shape)], axis=1)
     temporal = np.ones((S, len(acc.levels), len(layer.dims)), dtype=np.int64)
     temporal[:, 0, :] = q
-    traffic = traffic_bounds(layer, acc, temporal, options[:, 0] * options[:, 1], options[:, 2], tiling_free=True)
-    return options, family, points, traffic
+    return options, family, points, temporal
 
 
 def _rank_in_group(group: np.ndarray) -> np.ndarray:
