@@ -88,7 +88,7 @@ def reference(hier: str, layer: Layer, policy: SchedulePolicy = SchedulePolicy()
 def gap(space: Mapspace, layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[float, float]:
     """(relative gap of the primary value, of the secondary value when the primary ties)."""
     i, _ = space.best(policy.objective)
-    got = _map_canonical.__wrapped__(layer, acc, policy)
+    got = _map_canonical(layer, acc, policy)
     first, second = objective_keys(policy.objective)
     best_p = float(metric(space.energy_pj[i], space.cycles[i], first))
     best_s = float(metric(space.energy_pj[i], space.cycles[i], second))
@@ -116,7 +116,7 @@ def test_constrained_orders_reach_the_constrained_optimum(layer: Layer, stationa
     space = reference(hier, layer, policy)
     primary, _ = gap(space, layer, HIERARCHIES[hier], policy)
     assert -1e-9 <= primary <= TOLERANCE
-    mapping = _map_canonical.__wrapped__(layer, HIERARCHIES[hier], policy).mapping
+    mapping = _map_canonical(layer, HIERARCHIES[hier], policy).mapping
     ignored = [not r for r in layer.tensors[ROLES.index(stationary)].relevant(len(layer.dims))]  # type: ignore[arg-type]
     for lv, order in enumerate(mapping.order):
         flags = [ignored[d] for d in order if mapping.temporal[lv][d] > 1]
@@ -129,7 +129,7 @@ def test_narrowed_unrolling_reaches_its_optimum() -> None:
     space = reference(hier, layer, policy)
     primary, _ = gap(space, layer, HIERARCHIES[hier], policy)
     assert -1e-9 <= primary <= TOLERANCE
-    m = _map_canonical.__wrapped__(layer, HIERARCHIES[hier], policy).mapping
+    m = _map_canonical(layer, HIERARCHIES[hier], policy).mapping
     classes = dim_classes(layer)
     assert all(classes[d] == "reduction" for d, f in enumerate(m.rows) if f > 1)
     assert all(classes[d] == "outch" for d, f in enumerate(m.cols) if f > 1)
@@ -144,9 +144,9 @@ def test_skipping_refinement_of_a_proven_best_changes_no_result(monkeypatch: pyt
     cases = [(h, layer, SchedulePolicy(objective=o)) for h in sorted(HIERARCHIES) for layer in LAYERS for o in OBJECTIVES]
     cases += [("ws_dram_glb_rf", layer, SchedulePolicy(objective=o, stationary=t))      # loop orders constrained
               for layer in LAYERS for o in ("energy", "latency") for t in ("weights", "outputs")]
-    proven = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], policy) for h, layer, policy in cases]
+    proven = [_map_canonical(layer, HIERARCHIES[h], policy) for h, layer, policy in cases]
     monkeypatch.setattr(search_module._Pairs, "none_can_win", lambda self, found: False)
-    refined = [_map_canonical.__wrapped__(layer, HIERARCHIES[h], policy) for h, layer, policy in cases]
+    refined = [_map_canonical(layer, HIERARCHIES[h], policy) for h, layer, policy in cases]
     for (h, layer, policy), a, b in zip(cases, proven, refined):
         assert (a.energy_pj, a.cycles) == (b.energy_pj, b.cycles), (h, layer.name, policy)
     skipped = sum(a.candidates < b.candidates for a, b in zip(proven, refined))
