@@ -5,11 +5,11 @@ in a temporary runs directory and times, with ``time.perf_counter`` around the c
 search makes:
 
 - design evaluation: :func:`codesign.flow.evaluate_design` (build, map every layer, cost), split
-  into the mapper (:func:`codesign.compiler.mapper.map_layer` without the cost-core calls it
-  makes), the cost model (:func:`codesign.compiler.costed.cost`, every batch of mappings the
-  mapper costs: counting the mappings whose usage is not remembered yet, then pricing all), the
-  layer lower bounds pruning takes (:func:`codesign.compiler.mapper.lower_bounds`, with
-  ``search.prune``) and the rest (building the accelerator, vector operators, metrics, the
+  into the mapper (:func:`codesign.compiler.mapper.map_layers` without the cost-core calls it
+  makes), the cost model (:func:`codesign.compiler.costed.cost_many`, every round of batches of
+  mappings the mapper costs: counting the mappings whose usage is not remembered yet, then
+  pricing all), the layer lower bounds pruning takes
+  (:func:`codesign.compiler.mapper.lower_bounds`, with ``search.prune``) and the rest (building the accelerator, vector operators, metrics, the
   pruning checks);
 - sampling: optuna's ``Trial`` creation and ``suggest_*`` (the sampler), journal writes excluded;
 - recording: constraints, result attribute and ``tell``, journal writes excluded;
@@ -66,10 +66,9 @@ def instrument(clock: Clock) -> None:
     from codesign import flow
     from codesign.compiler import costed, mapper, search
 
-    flow.map_layer = clock.wrap("  mapper (incl. cost model)", flow.map_layer)
+    flow.map_layers = clock.wrap("  mapper (incl. cost model)", flow.map_layers)
     flow.lower_bounds = clock.wrap("  layer lower bounds (pruning)", flow.lower_bounds)
     mapper.evaluate = clock.wrap("  cost model", mapper.evaluate)
-    search.cost = clock.wrap("  cost model", search.cost)
     real_measure = costed.measure
 
     def measure(layer: Any, acc: Any, nest: Any) -> Any:
@@ -77,13 +76,13 @@ def instrument(clock: Clock) -> None:
         return real_measure(layer, acc, nest)
 
     costed.measure = clock.wrap("    counting mappings not remembered", measure)
-    real_cost = search.cost
+    real_cost = search.cost_many
 
-    def cost(layer: Any, acc: Any, chunk: Any) -> Any:
-        clock.calls["mappings costed"] += chunk.size
-        return real_cost(layer, acc, chunk)
+    def cost_many(requests: Any, acc: Any) -> Any:
+        clock.calls["mappings costed"] += sum(chunk.size for _, chunk in requests)
+        return real_cost(requests, acc)
 
-    search.cost = cost
+    search.cost_many = clock.wrap("  cost model", cost_many)
     runner.evaluate_design = clock.wrap("design evaluation", runner.evaluate_design)
     runner.start_trial = clock.wrap("sampling (ask + suggest)", runner.start_trial)
     JournalFileBackend.append_logs = clock.wrap("journal writes", JournalFileBackend.append_logs)  # type: ignore[method-assign]

@@ -41,7 +41,7 @@ from codesign.compiler.memo import concat_traffic, tilings_many
 from codesign.compiler.naive import naive_mappings
 from codesign.compiler.orders import allowed_combinations, level_permutations, role_combinations, stationary_orders
 from codesign.compiler.policy import TIE_TOLERANCE, SchedulePolicy, metric, objective_keys, ranking
-from codesign.compiler.shortlist import spatial_shortlist
+from codesign.compiler.shortlist import choice_traffic_many, spatial_shortlist
 from codesign.cost.analytical import CostBatch
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
@@ -126,6 +126,7 @@ def search_many(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolic
     the costing every search asks for are answered together, one kernel call per loop structure
     (:attr:`~codesign.workload.ir.Layer.structure`) instead of one per layer (a kernel's cost is
     mostly per call). Every search's result is the one it gets alone."""
+    choice_traffic_many(layers, acc, policy)         # every shortlist's choices, remembered for spatial_shortlist
     steps = [_steps(layer, acc, policy, naive) for layer, naive in zip(layers, naive_mappings(layers, acc, policy))]
     found: list[Found | None] = [None] * len(steps)
     asks: dict[int, Tile | Cost] = {}
