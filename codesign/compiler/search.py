@@ -214,7 +214,7 @@ class _Pairs:
         self.AX = np.zeros((0, 3, D), dtype=np.int64)
         self.p = np.zeros(0)
         self.s = np.zeros(0)
-        self.left = np.zeros(0, dtype=np.int64)        # unvisited pairs, best bound first
+        self.left = np.zeros(0, dtype=np.int64)        # unvisited pairs (unordered: visited best bound first)
 
     def add(self, spatial: np.ndarray, tiled: list[tuple[np.ndarray, Traffic]]) -> None:
         """Put the pairs of spatial choices ``spatial[S, 3, D]`` in the visiting order, given their
@@ -239,8 +239,7 @@ class _Pairs:
         offset = len(self.p)
         self.T, self.AX = np.concatenate([self.T, T]), np.concatenate([self.AX, AX])
         self.p, self.s = np.concatenate([self.p, p]), np.concatenate([self.s, s])
-        left = np.concatenate([self.left, offset + np.flatnonzero(np.isfinite(p))])
-        self.left = left[np.lexsort((left, self.s[left], self.p[left]))]
+        self.left = np.concatenate([self.left, offset + np.flatnonzero(np.isfinite(p))])
 
     def none_can_win(self, found: Found) -> bool:
         """Whether no pair, visited or not, has bounds that can beat the best mapping found: then no
@@ -251,14 +250,22 @@ class _Pairs:
     def head(self, found: Found) -> float:
         """The best bound of an unvisited pair that can still win (``inf`` if none)."""
         self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
-        return float(self.p[self.left[0]]) if len(self.left) else np.inf
+        return float(self.p[self.left].min()) if len(self.left) else np.inf
 
     def next_batch(self, size: int, limit: float, found: Found, at_least: int = 0) -> np.ndarray:
         """Up to ``size`` unvisited pairs that can win, best bound first, none with a bound above
         ``limit`` (an untiled choice's bound) but the first ``at_least``; they count as visited."""
         self.left = self.left[~found.cannot_win(self.p[self.left], self.s[self.left])]
-        n = min(size, max(at_least, int(np.searchsorted(self.p[self.left], limit, side="right"))))
-        take, self.left = self.left[:n], self.left[n:]
+        p = self.p[self.left]
+        n = min(size, max(at_least, int(np.count_nonzero(~(p > limit)))))       # a NaN limit: every pair
+        if n == 0:
+            return self.left[:0]
+        # the n first in (primary, secondary, pair) order: those at or under the n-th smallest
+        # primary bound, sorted (a partial selection instead of keeping every pair sorted)
+        near = np.flatnonzero(p <= np.partition(p, n - 1)[n - 1]) if n < len(p) else np.arange(len(p))
+        picked = near[np.lexsort((self.left[near], self.s[self.left[near]], p[near]))[:n]]
+        take = self.left[picked]
+        self.left = np.delete(self.left, picked)
         return take
 
     def chunk(self, take: np.ndarray) -> Chunk:
