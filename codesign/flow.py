@@ -75,15 +75,11 @@ def space_workloads(space: Space, base: Path) -> tuple[Workload, ...]:
                  for w in space.workloads)
 
 
-def run_workload(workload: Workload, acc: Accelerator, policy: SchedulePolicy) -> WorkloadResult:
-    """Map and cost every layer of ``workload``; raise :class:`InfeasibleDesign` if one cannot be mapped."""
-    return run_workloads((workload,), acc, policy)[0]
-
-
 def run_workloads(workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy
                   ) -> tuple[WorkloadResult, ...]:
-    """:func:`run_workload` of each workload, every layer mapped in one :func:`map_layers` call
-    (same-structure layers share the mapper's kernel calls)."""
+    """Map and cost every layer of each workload, all in one :func:`map_layers` call
+    (same-structure layers share the mapper's kernel calls); raise :class:`InfeasibleDesign` if a
+    layer cannot be mapped."""
     mapped = iter(map_layers([lr for w in workloads for lr in w.layers], acc, policy))
     results = []
     for w in workloads:
@@ -211,7 +207,7 @@ FIRST_WAVE = 4
 
 def _run_unless_given_up(space: Space, workloads: tuple[Workload, ...], acc: Accelerator, policy: SchedulePolicy,
                          give_up: Verdict) -> tuple[WorkloadResult, ...]:
-    """:func:`run_workload` of every workload, asking ``give_up`` before each layer (largest cycle bound first).
+    """:func:`run_workloads`, asking ``give_up`` before each layer (largest cycle bound first).
 
     Layers are mapped in waves of :data:`FIRST_WAVE`, then twice as many each time (one
     :func:`map_layers` call each: same-structure layers share kernel calls); after a wave the

@@ -35,6 +35,12 @@ __all__ = ["AXIS_CLASSES", "SchedulePolicy", "clear_cache", "dim_classes", "lowe
            "map_layers", "objective_values", "result_from_cost"]
 
 
+MAX_MAPPED = 65536
+"""Mapped layers kept (least recently used go first)."""
+
+_mapped: OrderedDict[tuple[Layer, Accelerator, SchedulePolicy], LayerResult | MappingError] = OrderedDict()
+
+
 def map_layer(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> LayerResult:
     """Choose a mapping for ``layer`` on ``acc``; raise :class:`MappingError` if none fits.
 
@@ -66,12 +72,6 @@ def map_layers(layers: Sequence[Layer], acc: Accelerator, policy: SchedulePolicy
         out.append(MappingError(f"layer {layer.name} {result}") if isinstance(result, MappingError)
                    else replace(result, layer=layer))
     return out
-
-
-MAX_MAPPED = 65536
-"""Mapped layers kept (least recently used go first)."""
-
-_mapped: OrderedDict[tuple[Layer, Accelerator, SchedulePolicy], LayerResult | MappingError] = OrderedDict()
 
 
 def lower_bound(layer: Layer, acc: Accelerator, policy: SchedulePolicy) -> tuple[float, float]:

@@ -25,6 +25,11 @@ For one (squeezed) layer on one accelerator:
 
 The naive compiler's mapping (:mod:`codesign.compiler.naive`) is costed in the first batch, so
 the search never returns anything worse. Nothing is random: same inputs, same mapping.
+
+A design's layers are searched together (:func:`search_many`): each search is a generator that
+yields the tiling (:class:`Tile`) and costing (:class:`Cost`) it needs, and each round the
+requests of every search are answered with one kernel call per loop structure, since a kernel's
+cost is mostly per call. Which layers are searched together changes no result.
 """
 
 from __future__ import annotations
