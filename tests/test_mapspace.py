@@ -186,7 +186,7 @@ def test_tiling_bounds_hold_on_random_orders_of_real_layers() -> None:
     """ResNet-18's and MobileNetV2's layers (7x7 stride 2, 3x3, depthwise, 1x1) on two random edge
     designs: 12 random loop orders (every level permuted) of each of the first two shortlisted
     spatial choices' candidate tilings cost at least the tiling's bound over all orders."""
-    from codesign.compiler.memo import tilings
+    from codesign.compiler.memo import tilings_many
     from codesign.compiler.shortlist import spatial_shortlist
     from codesign.flow import build_accelerator, policy_of, space_workloads
     from tests.test_prune import EDGE, random_designs
@@ -199,7 +199,7 @@ def test_tiling_bounds_hold_on_random_orders_of_real_layers() -> None:
         layers = {squeeze(lr.canonical()).layer for w in space_workloads(space, space.base_dir) for lr in w.layers}
         for layer in sorted(layers, key=lambda x: (x.bounds, x.op)):
             choices, _, _ = spatial_shortlist(layer, acc, policy)
-            for (temporal, traffic), axes in zip(tilings(layer, acc, choices[:2]), choices[:2]):
+            for (temporal, traffic), axes in zip(tilings_many([(layer, choices[:2])], acc)[0], choices[:2]):
                 pick = rng.choice(len(temporal), size=min(12, len(temporal)), replace=False)
                 M, L, D = temporal[pick].shape
                 perm = np.array([[rng.permutation(D) for _ in range(L)] for _ in range(M)]).reshape(M, L, D)

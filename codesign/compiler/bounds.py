@@ -179,6 +179,14 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
     return Traffic(base, gain, steps, inst)
 
 
+def untiled(layer: Layer, acc: Accelerator, axes: np.ndarray) -> np.ndarray:
+    """``[S, L, D]``: spatial choices ``axes[S, 3, D]`` with every loop left at the outermost level,
+    the tilings a ``tiling_free`` :func:`traffic_bounds` call takes (they carry the remaining bounds)."""
+    temporal = np.ones((len(axes), len(acc.levels), len(layer.dims)), dtype=np.int64)
+    temporal[:, 0, :] = -(-np.array(layer.bounds, dtype=np.int64) // np.prod(axes, axis=1))
+    return temporal
+
+
 def traffic_parts(layer: Layer, acc: Accelerator, temporals: list[np.ndarray], axes: list[np.ndarray],
                   tiling_free: bool = False) -> list[Traffic]:
     """:func:`traffic_bounds` of several batches of tilings (``temporals[i]`` ``[M_i, L, D]``, spatial

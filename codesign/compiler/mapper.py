@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from codesign.compiler import costed, memo, spatial
-from codesign.compiler.bounds import Traffic, rows_bounds, traffic_parts
+from codesign.compiler.bounds import Traffic, rows_bounds, traffic_parts, untiled
 from codesign.compiler.mapping import Mapping, MappingError
 from codesign.compiler.mapspace import Chunk, to_mapping
 from codesign.compiler.naive import default_unroll, naive_mapping
@@ -101,11 +101,7 @@ def _bound_traffic(smalls: Sequence[Layer], acc: Accelerator, policy: SchedulePo
 
     def naive_traffic(js: list[int]) -> list[Traffic]:      # the naive compiler's spatial choice, any tiling
         axes = [default_unroll(smalls[j], acc, policy)[None] for j in js]
-        temporals = []
-        for j, ax in zip(js, axes):
-            temporal = np.ones((1, len(acc.levels), len(smalls[j].dims)), dtype=np.int64)
-            temporal[0, 0] = -(-np.array(smalls[j].bounds, dtype=np.int64) // np.prod(ax[0], axis=0))
-            temporals.append(temporal)
+        temporals = [untiled(smalls[j], acc, ax) for j, ax in zip(js, axes)]
         return traffic_parts(smalls[js[0]], acc, temporals, axes, tiling_free=True)
 
     naive = memo.remember_many([("naive spatial",) + options_key(small, acc, policy) for small in smalls], smalls,

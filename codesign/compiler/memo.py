@@ -118,15 +118,11 @@ def structure_key(layer: Layer, acc: Accelerator, policy: SchedulePolicy | None 
     return (layer, acc.rows, acc.cols, acc.macs_per_pe, acc.dataflow, acc.capacity_key, knobs)
 
 
-def tilings(layer: Layer, acc: Accelerator, spatial: np.ndarray) -> list[tuple[np.ndarray, Traffic]]:
-    """For each spatial choice ``spatial[s]`` (``[3, D]``): ``(temporal [T, L, D], traffic)``, its
-    candidate tilings and their :class:`Traffic` bounds (read-only arrays)."""
-    return tilings_many([(layer, spatial)], acc)[0]
-
-
 def tilings_many(requests: Sequence[tuple[Layer, np.ndarray]], acc: Accelerator) -> list[list[tuple[np.ndarray, Traffic]]]:
-    """:func:`tilings` of several ``(layer, spatial)`` requests. The choices not remembered yet are
-    tiled, and their tilings bounded, in one call per loop structure
+    """For each request ``(layer, spatial)`` and each of its spatial choices ``spatial[s]``
+    (``[3, D]``): ``(temporal [T, L, D], traffic)``, its candidate tilings and their
+    :class:`Traffic` bounds (read-only arrays). The choices not remembered yet are tiled, and
+    their tilings bounded, in one call per loop structure
     (:attr:`~codesign.workload.ir.Layer.structure`: the work depends on a layer only through it
     and its bounds, and a call's cost is mostly per call)."""
     items = [(layer, ax) for layer, spatial in requests for ax in spatial]
@@ -169,5 +165,5 @@ def clear() -> None:
     _held[0] = 0
 
 
-__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "remember_many", "structure_key", "tilings",
+__all__ = ["BUDGET_BYTES", "clear", "concat_traffic", "lookup", "remember", "remember_many", "structure_key",
            "tilings_many"]

@@ -12,7 +12,7 @@ For one (squeezed) layer on one accelerator:
 3. **Bounds**: every (tiling, per-level stationarity combination) pair gets a lower bound on
    energy and latency (:mod:`codesign.compiler.bounds`); pairs are visited best bound first,
    none past the bound of a choice not tiled yet.
-4. **Batches**: visited pairs are costed (:func:`codesign.compiler.costed.cost`, the cost core
+4. **Batches**: visited pairs are costed (:func:`codesign.compiler.costed.cost_many`, the cost core
    with every mapping's usage remembered) with their stationarity orders
    (:mod:`codesign.compiler.orders`), in batches that double in size. A pair whose bound cannot
    beat the best mapping so far is skipped; the search ends when no pair or choice is left

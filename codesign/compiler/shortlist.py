@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from codesign.compiler.bounds import Traffic, combination_bounds, traffic_parts
+from codesign.compiler.bounds import Traffic, combination_bounds, traffic_parts, untiled
 from codesign.compiler.memo import remember_many, structure_key
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.policy import SchedulePolicy, metric, objective_keys
@@ -94,13 +94,12 @@ def _choices(layer: Layer, acc: Accelerator, policy: SchedulePolicy
     their remaining bounds to :func:`~codesign.compiler.bounds.traffic_bounds` (``tiling_free``)."""
     options = spatial_options(layer, acc, policy, max_dims=2, per_axis=PER_AXIS)
     S = len(options)
-    q = -(-np.array(layer.bounds) // np.prod(options, axis=1))
+    temporal = untiled(layer, acc, options)
+    q = temporal[:, 0, :]
     unrolled = (options > 1).reshape(S, -1)
     family = unrolled @ (np.int64(1) << np.arange(unrolled.shape[1], dtype=np.int64))   # which dims each axis unrolls, as bits
     values, at = np.unique(q, return_inverse=True)
     points = np.prod(np.array([len(divisors(int(v))) for v in values], dtype=np.int64)[at.reshape(q.shape)], axis=1)
-    temporal = np.ones((S, len(acc.levels), len(layer.dims)), dtype=np.int64)
-    temporal[:, 0, :] = q
     return options, family, points, temporal
 
 
