@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.compiler.tiles import coefficients, level_extents, tile_words
+from codesign.compiler.tiles import any_over, coefficients, level_extents, prod_over, tile_words
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import ROLES, Layer
 
@@ -129,7 +129,7 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
     M, L, D = temporal.shape
     a = acc.first_per_pe_level
     extent = level_extents(temporal, array, lanes, a)
-    steps = np.prod(temporal.reshape(M, -1), axis=1)
+    steps = prod_over(temporal.reshape(M, -1))
     inside = np.cumprod(temporal[:, ::-1, :], axis=1)[:, ::-1, :]               # prod of levels >= l
     fanouts = [(a, array, (inside[:, a, :] if a < L else 1) * lanes), (L, lanes, np.ones_like(lanes))]
     role_bytes = np.array(acc.layer_bytes(layer.tensors), dtype=np.float64)
@@ -145,7 +145,7 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
 
         def touched(c: int, coef: np.ndarray = coef) -> np.ndarray:
             """Distinct words of the tensor one instance of level ``c`` touches over the whole layer. ``[M]``."""
-            return np.prod(distinct_offsets(coef, extent[:, 0, :] // (array if a <= c else 1)), axis=1)
+            return prod_over(distinct_offsets(coef, extent[:, 0, :] // (array if a <= c else 1)))
 
         footprint = [touched(c) for c in range(L)] if output else []
         if output and (not tiling_free or keepers[:1] == [0]):
@@ -161,7 +161,7 @@ def traffic_bounds(layer: Layer, acc: Accelerator, temporal: np.ndarray, array: 
                 moved = footprint[child] if output else touched(child)
                 fills = _bytes(moved, distinct, parent, child, L, output, footprint) * role_bytes[role]
                 if parent == 0:
-                    base[:, 0] += np.prod(distinct_offsets(coef, extent[:, 0, :]), axis=1) * role_bytes[role]
+                    base[:, 0] += prod_over(distinct_offsets(coef, extent[:, 0, :])) * role_bytes[role]
                     fills[:, 0] = 0.0
                 base += fills
                 continue
@@ -206,16 +206,23 @@ def traffic_parts(layer: Layer, acc: Accelerator, temporals: list[np.ndarray], a
 
 def _costs(macs: float | np.ndarray, acc: Accelerator, moved: np.ndarray, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
     """Energy (pJ) and cycles of per-level bytes ``moved[M, ..., L]``, as the cost core aggregates them
-    (``macs``: the layer's MACs, or each row's ``[M]``)."""
+    (``macs``: the layer's MACs, or each row's ``[M]``). One level at a time: the same sums in the
+    same order as reducing over the level axis, without numpy's slow reductions along a short axis."""
     extra = (slice(None),) + (None,) * (moved.ndim - 2)
-    access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
-    compute_pj = np.asarray(macs)[extra] * acc.mac_pj if np.ndim(macs) else macs * acc.mac_pj
-    energy = (moved * traffic.inst[extra] * access_pj).sum(axis=-1) + compute_pj
-    level_cycles = moved / np.array([lv.bytes_per_cycle or np.inf for lv in acc.levels])
-    db = np.array([lv.double_buffered for lv in acc.levels])
-    serial = traffic.steps[extra] + level_cycles[..., ~db].sum(axis=-1)
-    overlapped = level_cycles[..., db].max(axis=-1) if db.any() else np.zeros(moved.shape[:-1])
-    return energy, np.maximum(serial, overlapped)
+    inst = traffic.inst[extra]
+    energy = serial = overlapped = None
+    for lv, level in enumerate(acc.levels):
+        bytes_lv = moved[..., lv]
+        e = bytes_lv * inst[..., lv] * level.access_pj_per_byte
+        energy = e if energy is None else energy + e
+        cycles = bytes_lv / (level.bytes_per_cycle or np.inf)
+        if level.double_buffered:
+            overlapped = cycles if overlapped is None else np.maximum(overlapped, cycles)
+        else:
+            serial = cycles if serial is None else serial + cycles
+    energy = energy + (np.asarray(macs)[extra] * acc.mac_pj if np.ndim(macs) else macs * acc.mac_pj)
+    serial = traffic.steps[extra] + (0.0 if serial is None else serial)
+    return energy, np.maximum(serial, 0.0 if overlapped is None else overlapped)
 
 
 def combination_bounds(layer: Layer, acc: Accelerator, traffic: Traffic, roles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -233,9 +240,10 @@ def rows_bounds(macs: float | np.ndarray, acc: Accelerator, traffic: Traffic, ro
                 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`combination_bounds` of rows that may belong to different layers: ``macs`` is the
     layer's MACs or each row's ``[M]`` (a design's layers bounded in one pass)."""
-    L = traffic.base.shape[1]
-    moved = traffic.base[:, None, :] + traffic.gain[:, np.arange(L)[None, :], roles, :].sum(axis=2)   # [M, K, L]
-    return _costs(macs, acc, moved, traffic)
+    gain = traffic.gain[:, 0, roles[:, 0], :]                  # [M, K, L]: summed over the levels' choices
+    for lv in range(1, traffic.base.shape[1]):
+        gain = gain + traffic.gain[:, lv, roles[:, lv], :]
+    return _costs(macs, acc, traffic.base[:, None, :] + gain, traffic)
 
 
 def best_bounds(layer: Layer, acc: Accelerator, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
@@ -282,8 +290,8 @@ def _reuse_fills(coef: np.ndarray, rel: np.ndarray, temporal: np.ndarray, extent
     """
     M = temporal.shape[0]
     tile = tile_words(coef, extent[:, child, :])
-    relevant = np.prod(np.where(rel, temporal[:, :child, :], 1), axis=2)          # [M, child]
-    total = np.prod(temporal[:, :child, :], axis=2)
+    relevant = prod_over(temporal[:, :child, :], np.flatnonzero(rel))                # [M, child]
+    total = prod_over(temporal[:, :child, :])
     served = np.ones(M, dtype=np.int64)
     alone = np.ones(M, dtype=np.int64)
     choice = np.zeros(M, dtype=np.int64)
@@ -318,11 +326,11 @@ def _window_fills(coef: np.ndarray, rel: np.ndarray, temporal: np.ndarray, exten
     alone = rel & ~(np.count_nonzero(coef, axis=0) & (ranks_of[:, None] > 1)).any(axis=0)
     tile = tile_words(coef, extent[:, child, :])
     above = temporal[:, :child, :]                                                  # [M, child, D]
-    trips = np.prod(above, axis=1)                                                  # [M, D]
-    floor = tile * np.prod(np.where(alone, trips, 1), axis=1)
+    trips = prod_over(np.moveaxis(above, 1, -1))                                    # [M, D]
+    floor = tile * prod_over(trips, np.flatnonzero(alone))
     moving = above > 1
-    lv_rel = (moving & rel).any(axis=2)                                             # [M, child]
-    found = lv_rel.any(axis=1)
+    lv_rel = any_over(moving & rel)                                                 # [M, child]
+    found = any_over(lv_rel)
     lv = np.where(found, child - 1 - np.argmax(lv_rel[:, ::-1], axis=1), 0)
     rows = np.arange(M)
     window_ranks = np.flatnonzero(ranks_of > 1)
@@ -339,10 +347,10 @@ def _window_fills(coef: np.ndarray, rel: np.ndarray, temporal: np.ndarray, exten
         at_lv = moving[rows, lv, d]
         share[:, d] = np.where(at_lv, (1 + (n - 1) * (1 - keep)) / np.maximum(n, 1), np.inf)
     best_share = np.where(found, share.min(axis=1), 1.0)
-    relevant = np.prod(np.where(rel, trips, 1), axis=1)
+    relevant = prod_over(trips, np.flatnonzero(rel))
     irrelevant = np.where(rel, 1, above)                                            # [M, child, D]
-    outside = np.prod(np.where(np.arange(child)[None, :, None] < lv[:, None, None], irrelevant, 1).reshape(M, -1), axis=1)
-    at = np.prod(irrelevant[rows, lv], axis=1)
+    outside = prod_over(np.where(np.arange(child)[None, :, None] < lv[:, None, None], irrelevant, 1).reshape(M, -1))
+    at = prod_over(irrelevant[rows, lv])
     served = np.where(found, tile * relevant * best_share * outside, tile)
     unserved = np.where(found, served * at, tile)
     served = np.where(tangled, floor, np.maximum(served, floor))

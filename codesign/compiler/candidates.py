@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.compiler.tiles import Lattice, capacity_at, divisors, lattice, level_limits
+from codesign.compiler.tiles import Lattice, any_over, capacity_at, divisors, lattice, level_limits, prod_over
 from codesign.hardware.accelerator import Accelerator
 from codesign.workload.ir import Layer
 
@@ -85,7 +85,7 @@ def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray,
         inner = np.flatnonzero(ok[:, L - 1])
         seg = lat.seg[inner]
         crowded = np.bincount(seg, minlength=S)[seg] > MAX_INNER      # keep the largest tiles, largest first
-        key = np.where(crowded, -np.prod(P[inner], axis=1), 0)
+        key = np.where(crowded, -prod_over(P[inner]), 0)
         order = np.lexsort((np.arange(len(inner)), key, seg))
         inner = inner[order][_rank_in_run(seg[order]) < MAX_INNER]
     chains = inner[:, None]
@@ -97,7 +97,7 @@ def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray,
         N = len(child)
         biggest = np.flatnonzero(lat.maximal(ok[:, lv]))                 # by segment, then index
         rows, cols = _same_segment_pairs(lat.seg[child], lat.seg[biggest], S)
-        above = np.all(P[biggest[cols]] % P[child[rows]] == 0, axis=1)
+        above = ~any_over(P[biggest[cols]] % P[child[rows]] != 0)
         rows, cols = rows[above], cols[above]
         options = [np.stack([biggest[cols], rows], axis=1), np.stack([child, np.arange(N)], axis=1)]
         for r in rel:
@@ -109,7 +109,7 @@ def tiling_candidates(layer: Layer, acc: Accelerator, spatial: np.ndarray,
         pseg = lat.seg[picked[:, 0]]
         crowded = np.bincount(pseg, minlength=S)[pseg] > MAX_CHAINS     # deep hierarchies: the largest tiles
         if crowded.any():
-            order = np.lexsort((np.arange(len(picked)), -np.prod(P[picked[:, 0]], axis=1), pseg))
+            order = np.lexsort((np.arange(len(picked)), -prod_over(P[picked[:, 0]]), pseg))
             keep = ~crowded
             keep[order[_rank_in_run(pseg[order]) < MAX_CHAINS]] = True
             picked = picked[keep]
@@ -153,7 +153,7 @@ class Lattices:
     def maximal(self, member: np.ndarray) -> np.ndarray:
         """:meth:`Lattice.maximal` of each lattice."""
         up = self.steps
-        return member & ~((up >= 0) & member[np.maximum(up, 0)]).any(axis=1)
+        return member & ~any_over((up >= 0) & member[np.maximum(up, 0)])
 
     def grow(self, member: np.ndarray, start: np.ndarray, dims: np.ndarray) -> np.ndarray:
         """:meth:`Lattice.grow` of each start point in its own lattice."""
@@ -182,7 +182,7 @@ class Lattices:
         apart = parent % self.points[idx] != 0                                            # [N, D]
         elsewhere = apart.sum(axis=1)[:, None] == np.take_along_axis(apart, dim, axis=1)  # [N, n]
         grown = np.take_along_axis(parent, dim, axis=1) % self.points[safe, dim] == 0
-        return ~((up >= 0) & member[safe] & elsewhere & grown).any(axis=1)
+        return ~any_over((up >= 0) & member[safe] & elsewhere & grown)
 
 
 def _rank_in_run(group: np.ndarray) -> np.ndarray:

@@ -69,9 +69,38 @@ def coefficients(tensor: Tensor, n_dims: int) -> np.ndarray:
     return c
 
 
+def prod_over(a: np.ndarray, dims: "np.ndarray | range | None" = None) -> np.ndarray:
+    """``np.prod(a[..., dims], axis=-1)`` of an integer array (every dimension when ``dims`` is None),
+    one product per dimension: numpy's reduction along a short trailing axis costs several times
+    more, and integer products do not depend on their order. A new array."""
+    out = None
+    for d in range(a.shape[-1]) if dims is None else dims:
+        out = a[..., d].copy() if out is None else out * a[..., d]
+    return np.ones(a.shape[:-1], dtype=a.dtype) if out is None else out
+
+
+def any_over(a: np.ndarray) -> np.ndarray:
+    """``a.any(axis=-1)`` of a boolean array, one ``|`` per entry of the short trailing axis (numpy's
+    reduction along it costs several times more)."""
+    out = np.zeros(a.shape[:-1], dtype=bool)
+    for k in range(a.shape[-1]):
+        out |= a[..., k]
+    return out
+
+
 def tile_words(coef: np.ndarray, extent: np.ndarray) -> np.ndarray:
-    """Words of a tile with per-dimension ``extent[..., D]``: product over ranks of ``1 + sum c (e - 1)``."""
-    return np.prod(1 + (extent - 1) @ coef.T, axis=-1)
+    """Words of a tile with per-dimension ``extent[..., D]``: product over ranks of ``1 + sum c (e - 1)``
+    (rank by rank over the few dimensions each names: a matrix product and a reduction along the
+    short rank axis cost several times more)."""
+    words = None
+    for row in coef:
+        span = None
+        for d in np.flatnonzero(row):
+            term = extent[..., d] - 1 if row[d] == 1 else (extent[..., d] - 1) * row[d]
+            span = term if span is None else span + term
+        rank = np.ones(extent.shape[:-1], dtype=extent.dtype) if span is None else span + 1
+        words = rank if words is None else words * rank
+    return words
 
 
 def level_extents(temporal: np.ndarray, array: np.ndarray, lanes: np.ndarray, array_above: int) -> np.ndarray:
@@ -192,7 +221,7 @@ class Lattice:
         still fit.
         """
         up = self.prime_steps
-        return member & ~((up >= 0) & member[np.maximum(up, 0)]).any(axis=1)
+        return member & ~any_over((up >= 0) & member[np.maximum(up, 0)])
 
     def grow(self, member: np.ndarray, start: np.ndarray, dims: np.ndarray) -> np.ndarray:
         """From each index ``start[N]``, grow dimensions ``dims`` in turn to their largest multiple
