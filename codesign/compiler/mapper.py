@@ -116,6 +116,7 @@ def clear_cache() -> None:
     each layer cold)."""
     _mapped.clear()
     lattice.cache_clear()
+    squeeze.cache_clear()
     memo.clear()
     costed.clear()
     spatial.clear_cache()

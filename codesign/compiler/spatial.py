@@ -15,6 +15,7 @@ candidate (a larger one pads more for the same loop count).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -64,17 +65,14 @@ def unroll_factors(bound: int, size: int) -> tuple[int, ...]:
 
 def axis_options(bounds: tuple[int, ...], dims: tuple[int, ...], size: int, max_dims: int) -> np.ndarray:
     """Every unrolling of one axis ``[n, D]``: factors on at most ``max_dims`` of ``dims``, product <= ``size``."""
-    opts = [np.ones(len(bounds), dtype=np.int64)]
+    opts: list[tuple[int, ...]] = [(1,) * len(bounds)]
     for d in dims:
         grown = []
         for o in opts:
-            if int((o > 1).sum()) >= max_dims:
+            if sum(x > 1 for x in o) >= max_dims:
                 continue
-            used = int(np.prod(o))
-            for f in unroll_factors(bounds[d], size // used):
-                g = o.copy()
-                g[d] = f
-                grown.append(g)
+            for f in unroll_factors(bounds[d], size // math.prod(o)):
+                grown.append(o[:d] + (f,) + o[d + 1:])
         opts += grown
     return np.array(opts, dtype=np.int64)
 

@@ -46,8 +46,10 @@ class Squeezed:
         return np.concatenate([keep[perm], tail], axis=-1)
 
 
+@functools.lru_cache(maxsize=4096)
 def squeeze(layer: Layer) -> Squeezed:
-    """``layer`` without dimensions of bound 1 (at least one dimension is kept)."""
+    """``layer`` without dimensions of bound 1 (at least one dimension is kept); cached (a design's
+    layer bounds and searches squeeze the same layers again)."""
     keep = tuple(d for d, b in enumerate(layer.bounds) if b > 1) or (0,)
     index = {d: i for i, d in enumerate(keep)}
     tensors = tuple(
