@@ -302,3 +302,26 @@ def test_lattice_maximal_tiles_and_growth_match_brute_force() -> None:
     start = np.array([points.index((1, 1, 1)), points.index((2, 1, 1))])
     grown = [points[i] for i in lat.grow(member, start, np.array([1, 0]))]
     assert grown == [(2, 8, 1), (2, 8, 1)]
+
+
+def test_bounds_of_a_row_do_not_depend_on_the_rows_bounded_with_it() -> None:
+    """Without a per-PE level, the array and the MAC lanes fan out in one group, so a window rank
+    can meet three or more unrolled terms in a batch while a row unrolls two: each row's count of
+    distinct children (the exact two-term count there) must be the one it gets alone."""
+    acc = hierarchy("flexible", 4, 4, 4, glb=4096, rf=None)
+    assert acc.first_per_pe_level == len(acc.levels)
+    layer = _conv("conv1d_k3_wide", C=4, K=4, H=12, R=3)
+    parts = list(enumerate_mapspace(layer, acc, chunk=10 ** 9))
+    temporal = np.concatenate([p.temporal for p in parts])
+    axes = np.concatenate([np.asarray(p.axes) for p in parts])
+    pick = np.random.default_rng(5).choice(len(temporal), size=min(400, len(temporal)), replace=False)
+    temporal, axes = temporal[pick], axes[pick]
+    array, lanes = axes[:, 0] * axes[:, 1], axes[:, 2]
+    window_dims = [d for d, name in enumerate(layer.dims) if name in ("P", "R")]
+    live = np.concatenate([array[:, window_dims] > 1, lanes[:, window_dims] > 1], axis=1)    # [M, terms]
+    assert live.any(axis=0).sum() >= 3 and (live.sum(axis=1) == 2).any()     # the case this test is about
+    for tiling_free in (False, True):
+        together = traffic_bounds(layer, acc, temporal, array, lanes, tiling_free)
+        for m in range(len(temporal)):
+            alone = traffic_bounds(layer, acc, temporal[m:m + 1], array[m:m + 1], lanes[m:m + 1], tiling_free)
+            assert np.array_equal(together.base[m], alone.base[0]) and np.array_equal(together.gain[m], alone.gain[0])

@@ -28,7 +28,7 @@ with it.
 Latency and energy are then aggregated as :mod:`codesign.cost.analytical` does (bytes per level
 x energy per byte x instances; the slowest double-buffered level or compute). The mapper ranks
 tilings by these bounds and skips those whose bound cannot beat the best mapping found;
-``tests/test_mapper_bounds.py`` checks bound <= cost core on random mappings.
+``tests/test_mapspace.py`` checks bound <= cost core on random mappings.
 """
 
 from __future__ import annotations
@@ -77,22 +77,38 @@ def _distinct_children(coef: np.ndarray, groups: list[list[tuple[np.ndarray, np.
                        any_steps: bool = False) -> np.ndarray:
     """Children of one parent needing distinct data, per fanout group (``[(spatial, step)]``), multiplied.
 
-    ``any_steps``: a bound for every tiling (a window rank unrolled twice counts its larger factor).
+    Per rank and row, over the terms that unroll (factor > 1) in that row: one term counts its
+    factor, two the exact count (:func:`_pair_count`), more their largest factor (a lower
+    bound). Each row is counted on its own, so a row's count never depends on the other rows
+    of the batch. ``any_steps``: a bound for every tiling (two or more terms: the largest factor).
     """
     count = np.ones(groups[0][0][0].shape[0] if groups else 1, dtype=np.int64)
     for group in groups:
         for r in range(coef.shape[0]):
             terms = [(coef[r, d] * step[:, d], n[:, d]) for n, step in group for d in np.flatnonzero(coef[r])]
-            terms = [(u, n) for u, n in terms if n.max() > 1]
+            terms = [(u, n) for u, n in terms if n.max() > 1]       # a term of factor 1 in every row counts 1
             if len(terms) == 1:
                 count = count * terms[0][1]
-            elif len(terms) == 2 and not any_steps:
+            elif len(terms) == 2 and not any_steps:   # a row with one term unrolled: the pair count is its factor
                 (u, a), (v, b) = terms
-                g = np.gcd(np.maximum(u, 1), np.maximum(v, 1))
-                count = count * (a * b - np.maximum(0, a - v // g) * np.maximum(0, b - u // g))
+                count = count * _pair_count(u, a, v, b)
+            elif len(terms) > 2 and not any_steps:    # the two terms a row unrolls, when it unrolls just two
+                u, n = np.stack([u for u, _ in terms]), np.stack([n for _, n in terms])       # [T, M]
+                live = n > 1
+                i, j = np.argmax(live, axis=0), len(terms) - 1 - np.argmax(live[::-1], axis=0)
+                rows = np.arange(n.shape[1])
+                pair = _pair_count(u[i, rows], n[i, rows], u[j, rows], n[j, rows])
+                count = count * np.where(live.sum(axis=0) == 2, pair, n.max(axis=0))
             elif terms:
                 count = count * np.max([n for _, n in terms], axis=0)
     return count
+
+
+def _pair_count(u: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distinct values of ``u*i + v*j`` (``0 <= i < a``, ``0 <= j < b``) for per-row steps ``u, v``
+    (:func:`_two_term_values`; a step of 0 counts as 1). ``b`` when ``a == 1``."""
+    g = np.gcd(np.maximum(u, 1), np.maximum(v, 1))
+    return a * b - np.maximum(0, a - v // g) * np.maximum(0, b - u // g)
 
 
 @dataclass(frozen=True)
