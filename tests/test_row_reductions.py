@@ -1,5 +1,5 @@
-"""The hot paths' reductions along short trailing axes, written out one entry at a time
-(codesign/compiler/tiles.py, bounds.py), equal numpy's reductions bit for bit: integer products
+"""The hot paths' reductions along short trailing axes, written out one entry at a time on many
+rows (codesign/compiler/tiles.py, bounds.py), equal numpy's reductions bit for bit: integer products
 and boolean ors do not depend on their order, and the float sums add in numpy's order.
 The references below are the numpy forms these functions replaced."""
 
@@ -17,7 +17,8 @@ from codesign.hardware.accelerator import Accelerator, make_level
 RNG = np.random.default_rng(7)
 
 
-@pytest.mark.parametrize("shape", [(5, 1), (40, 3), (7, 4, 6), (0, 5), (3, 0)])
+@pytest.mark.parametrize("shape", [(5, 1), (40, 3), (7, 4, 6), (0, 5), (3, 0),     # numpy's reductions (few rows)
+                                   (3000, 1), (2500, 3), (400, 4, 6)])                # entry by entry
 def test_prod_and_any_over_equal_numpy(shape):
     a = RNG.integers(1, 9, size=shape, dtype=np.int64)
     assert np.array_equal(prod_over(a), np.prod(a, axis=-1))
@@ -28,11 +29,12 @@ def test_prod_and_any_over_equal_numpy(shape):
     assert np.array_equal(any_over(b), b.any(axis=-1))
 
 
-def test_prod_over_returns_a_new_array():
-    a = np.arange(1, 7, dtype=np.int64).reshape(3, 2)
+@pytest.mark.parametrize("rows", [3, 5000])
+def test_prod_over_returns_a_new_array(rows):
+    a = np.arange(1, 2 * rows + 1, dtype=np.int64).reshape(rows, 2)
     out = prod_over(a, [1])
     out[:] = 0
-    assert a[:, 1].tolist() == [2, 4, 6]
+    assert a[:3, 1].tolist() == [2, 4, 6]
 
 
 @pytest.mark.parametrize("coef", [
@@ -40,8 +42,9 @@ def test_prod_over_returns_a_new_array():
     np.array([[0, 0, 0]]),                                     # a tensor with no ranks
     np.array([[1, 1], [0, 3]]),
 ])
-def test_tile_words_equals_the_matrix_form(coef):
-    extent = RNG.integers(1, 30, size=(11, 4, coef.shape[1]), dtype=np.int64)
+@pytest.mark.parametrize("rows", [11, 2000])
+def test_tile_words_equals_the_matrix_form(coef, rows):
+    extent = RNG.integers(1, 30, size=(rows, 4, coef.shape[1]), dtype=np.int64)
     assert np.array_equal(tile_words(coef, extent), np.prod(1 + (extent - 1) @ coef.T, axis=-1))
 
 

@@ -71,10 +71,18 @@ def coefficients(tensor: Tensor, n_dims: int) -> np.ndarray:
     return c
 
 
+ROWS_BY_ENTRY = 512
+"""Below this many results, a reduction along a short trailing axis is left to numpy (fewer calls);
+from it on, :func:`prod_over`, :func:`any_over` and :func:`tile_words` go entry by entry, several
+times faster on the thousands of rows a tiling batch has (``python benchmarks/short_axis.py``)."""
+
+
 def prod_over(a: np.ndarray, dims: "np.ndarray | range | None" = None) -> np.ndarray:
     """``np.prod(a[..., dims], axis=-1)`` of an integer array (every dimension when ``dims`` is None),
-    one product per dimension: numpy's reduction along a short trailing axis costs several times
-    more, and integer products do not depend on their order. A new array."""
+    on many rows one product per dimension: numpy's reduction along a short trailing axis costs
+    several times more, and integer products do not depend on their order. A new array."""
+    if a.size < ROWS_BY_ENTRY * max(1, a.shape[-1]):
+        return np.prod(a if dims is None else a[..., np.asarray(dims, dtype=np.int64)], axis=-1)
     out = None
     for d in range(a.shape[-1]) if dims is None else dims:
         out = a[..., d].copy() if out is None else out * a[..., d]
@@ -82,8 +90,10 @@ def prod_over(a: np.ndarray, dims: "np.ndarray | range | None" = None) -> np.nda
 
 
 def any_over(a: np.ndarray) -> np.ndarray:
-    """``a.any(axis=-1)`` of a boolean array, one ``|`` per entry of the short trailing axis (numpy's
-    reduction along it costs several times more)."""
+    """``a.any(axis=-1)`` of a boolean array, on many rows one ``|`` per entry of the short trailing
+    axis (numpy's reduction along it costs several times more)."""
+    if a.size < 2 * ROWS_BY_ENTRY * max(1, a.shape[-1]):
+        return a.any(axis=-1)
     out = np.zeros(a.shape[:-1], dtype=bool)
     for k in range(a.shape[-1]):
         out |= a[..., k]
@@ -93,7 +103,9 @@ def any_over(a: np.ndarray) -> np.ndarray:
 def tile_words(coef: np.ndarray, extent: np.ndarray) -> np.ndarray:
     """Words of a tile with per-dimension ``extent[..., D]``: product over ranks of ``1 + sum c (e - 1)``
     (rank by rank over the few dimensions each names: a matrix product and a reduction along the
-    short rank axis cost several times more)."""
+    short rank axis cost several times more; on few rows, that form makes fewer calls)."""
+    if extent.size < 2 * ROWS_BY_ENTRY * max(1, extent.shape[-1]):
+        return np.prod(1 + (extent - 1) @ coef.T, axis=-1)
     words = None
     for row in coef:
         span = None
