@@ -108,6 +108,9 @@ def main() -> None:
     print(f"CPU microseconds per call, median of 15 repeats; codesign's: entry by entry from {switch} rows")
     print(f"{'rows':>5s} {'kernel':34s} {'numpy':>9s} {'by entry':>9s} {'codesign':>9s} {'numpy/codesign':>15s}")
     for M in args.rows:
+        for _, old, new in kernels(M):                  # warm up (the allocator adapts to the sizes)
+            for _ in range(20):
+                old(), new()
         for name, old, new in kernels(M):
             tiles.ROWS_BY_ENTRY = 0                     # always entry by entry
             t_entry, by_entry = _time_us(new), new()
