@@ -77,7 +77,7 @@ from it on, :func:`prod_over`, :func:`any_over` and :func:`tile_words` go entry 
 times faster on the thousands of rows a tiling batch has (``python benchmarks/short_axis.py``)."""
 
 
-def prod_over(a: np.ndarray, dims: "np.ndarray | range | None" = None) -> np.ndarray:
+def prod_over(a: np.ndarray, dims: np.ndarray | range | None = None) -> np.ndarray:
     """``np.prod(a[..., dims], axis=-1)`` of an integer array (every dimension when ``dims`` is None),
     on many rows one product per dimension: numpy's reduction along a short trailing axis costs
     several times more, and integer products do not depend on their order. A new array."""
