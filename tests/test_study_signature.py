@@ -86,26 +86,31 @@ def test_the_suggested_name_is_free(tmp_path: Path) -> None:
     assert refusal(tmp_path, ("area <= 0.5mm2", "area <= 0.25mm2")).endswith("--study tiny-3")
 
 
-def test_a_study_of_an_earlier_codesign_resumes(tmp_path: Path) -> None:
-    """Earlier versions stored only objectives and parameter names (``codesign_signature``)."""
+def test_a_study_of_an_earlier_codesign_is_refused(tmp_path: Path) -> None:
+    """Earlier versions stored only objectives and parameter names (``codesign_signature``), before
+    results versions existed: such a study counts as results version 1, whose trials do not compare
+    with this codesign's, so it is refused like any other version (and the message also says what
+    else differs)."""
     runs = tmp_path / "runs"
     codesign.search(space(tmp_path), trials=2, runs_dir=runs)
+    journal = f"journal:{runs / 'tiny' / 'journal.log'}"
     storage = JournalStorage(JournalFileBackend(str(runs / "tiny" / "journal.log")))
-    study = optuna.load_study(study_name="tiny", storage=storage)
-    record = study.user_attrs["codesign_space"]
+    record = optuna.load_study(study_name="tiny", storage=storage).user_attrs["codesign_space"]
     old = json.dumps({"objectives": record["objectives"], "parameters": record["parameters"]}, sort_keys=True)
+    version = (f"its trials were computed by codesign's results version 1, this codesign computes version "
+               f"{codesign.flow.RESULTS_VERSION}")
     fresh = optuna.create_study(study_name="old", storage=storage, directions=["minimize", "minimize"])
     fresh.set_user_attr("codesign_signature", old)
-    assert len(codesign.search(space(tmp_path), trials=2, runs_dir=runs, storage=f"journal:{runs / 'tiny' / 'journal.log'}",
-                               study="old").trials) == 2
-    upgraded = optuna.load_study(study_name="old", storage=storage).user_attrs["codesign_space"]
-    assert upgraded == record
+    with pytest.raises(CodesignError) as info:
+        codesign.search(space(tmp_path), trials=2, runs_dir=runs, storage=journal, study="old")
+    assert info.value.what.startswith("study 'old' cannot be resumed by this codesign: " + version)
+    assert "codesign_space" not in optuna.load_study(study_name="old", storage=storage).user_attrs   # left as it was
     other = optuna.create_study(study_name="old2", storage=storage, directions=["minimize", "minimize"])
     other.set_user_attr("codesign_signature", old.replace("hardware.array.cols", "hardware.array.colz"))
-    with pytest.raises(CodesignError, match="searched parameters added: hardware.array.cols; "
-                                            "searched parameters removed: hardware.array.colz"):
-        codesign.search(space(tmp_path), trials=2, runs_dir=runs, storage=f"journal:{runs / 'tiny' / 'journal.log'}",
-                        study="old2")
+    with pytest.raises(CodesignError) as info:
+        codesign.search(space(tmp_path), trials=2, runs_dir=runs, storage=journal, study="old2")
+    assert ("searched parameters added: hardware.array.cols; searched parameters removed: hardware.array.colz"
+            in info.value.what) and version in info.value.what
 
 
 def test_objective_values_from_another_model_are_refused(tmp_path: Path) -> None:

@@ -170,8 +170,8 @@ def open_study(space: Space, name: str, storage: BaseStorage | str, sampler: opt
     attrs = study.user_attrs
     if SIGNATURE in attrs:
         stored = {**_DEFAULTS, **attrs[SIGNATURE]}
-    elif _OLD_SIGNATURE in attrs:   # compare what it holds, then keep the full record
-        stored = {**sig, **json.loads(attrs[_OLD_SIGNATURE])}
+    elif _OLD_SIGNATURE in attrs:   # what it holds; made before results versions: version 1
+        stored = {**sig, **_DEFAULTS, **json.loads(attrs[_OLD_SIGNATURE])}
     else:
         stored = None
     if stored is not None and stored != sig:
