@@ -23,35 +23,18 @@ import argparse
 import time
 from collections.abc import Callable
 
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from codesign.compiler import tiles
 from codesign.compiler.bounds import Traffic, rows_bounds
 from codesign.compiler.orders import role_combinations
 from codesign.compiler.tiles import any_over, prod_over, tile_words
-from codesign.hardware import technology as tech
-from codesign.hardware.accelerator import Accelerator, make_level
-
-
-def _accelerator() -> Accelerator:
-    """DRAM, a double-buffered GLB and a per-PE register file, as in spaces/edge.yaml."""
-    ALL = ("weights", "inputs", "outputs")
-    levels = (make_level("DRAM", "dram", True, None, 25.6e9, None, ALL, True, "LPDDR4", 5e8, 28),
-              make_level("GLB", "sram", True, 262144, None, 64, ALL, True, None, 5e8, 28),
-              make_level("PE_RF", "regfile", False, 64, None, None, ALL, False, None, 5e8, 28))
-    return Accelerator(16, 16, 1, "flexible", "int8", 5e8, 28, levels, tech.mac_energy_pj("int8", 28))
-
-
-def _rows_bounds_reference(macs: float, acc: Accelerator, traffic: Traffic, roles: np.ndarray):
-    """rows_bounds as numpy reductions over the level axis (codesign b7b46ba)."""
-    L = traffic.base.shape[1]
-    moved = traffic.base[:, None, :] + traffic.gain[:, np.arange(L)[None, :], roles, :].sum(axis=2)
-    access_pj = np.array([lv.access_pj_per_byte for lv in acc.levels])
-    energy = (moved * traffic.inst[:, None] * access_pj).sum(axis=-1) + macs * acc.mac_pj
-    level_cycles = moved / np.array([lv.bytes_per_cycle or np.inf for lv in acc.levels])
-    db = np.array([lv.double_buffered for lv in acc.levels])
-    serial = traffic.steps[:, None] + level_cycles[..., ~db].sum(axis=-1)
-    return energy, np.maximum(serial, level_cycles[..., db].max(axis=-1))
+from tests.test_row_reductions import rows_bounds_by_reduction, three_level_accelerator
 
 
 def _time_us(fn: Callable[[], object], repeats: int = 15) -> float:
@@ -81,7 +64,7 @@ def kernels(M: int) -> list[tuple[str, Callable[[], object], Callable[[], object
     coef = np.array([[0, 1, 0, 0, 0, 0], [0, 0, 1, 0, 1, 0], [0, 0, 0, 1, 0, 1]])      # C, P+R, Q+S: an input
     steps = rng.integers(-1, M * 10, size=(M, 12))
     member = rng.random(M * 10) < 0.4
-    acc = _accelerator()
+    acc = three_level_accelerator((True, True, False))        # as spaces/edge.yaml
     traffic = Traffic(rng.random((M, L)) * 1e6, -rng.random((M, L, 3, L)) * 1e5,
                       rng.integers(1, 10 ** 6, size=M).astype(np.float64), rng.integers(1, 256, size=(M, L)))
     roles = role_combinations(L, "any")
@@ -91,7 +74,7 @@ def kernels(M: int) -> list[tuple[str, Callable[[], object], Callable[[], object
          lambda: tile_words(coef, temporal)),
         ("any over prime steps [M, 12]", lambda: ((steps >= 0) & member[np.maximum(steps, 0)]).any(axis=1),
          lambda: any_over((steps >= 0) & member[np.maximum(steps, 0)])),
-        ("rows_bounds [M, 9 combinations]", lambda: _rows_bounds_reference(1e9, acc, traffic, roles),
+        ("rows_bounds [M, 9 combinations]", lambda: rows_bounds_by_reduction(1e9, acc, traffic, roles),
          lambda: rows_bounds(1e9, acc, traffic, roles)),
     ]
 

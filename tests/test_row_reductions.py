@@ -48,7 +48,8 @@ def test_tile_words_equals_the_matrix_form(coef, rows):
     assert np.array_equal(tile_words(coef, extent), np.prod(1 + (extent - 1) @ coef.T, axis=-1))
 
 
-def _accelerator(double: tuple[bool, ...]) -> Accelerator:
+def three_level_accelerator(double: tuple[bool, ...]) -> Accelerator:
+    """DRAM, a GLB and a per-PE register file, each double-buffered as ``double`` says."""
     ALL = ("weights", "inputs", "outputs")
     levels = (make_level("DRAM", "dram", True, None, 2e9, None, ALL, double[0], "LPDDR4", 5e8, 28),
               make_level("GLB", "sram", True, 65536, None, 16, ALL, double[1], None, 5e8, 28),
@@ -56,7 +57,7 @@ def _accelerator(double: tuple[bool, ...]) -> Accelerator:
     return Accelerator(8, 8, 1, "flexible", "int8", 5e8, 28, levels, tech.mac_energy_pj("int8", 28))
 
 
-def _reference(macs, acc, traffic, roles):
+def rows_bounds_by_reduction(macs, acc, traffic, roles):
     """rows_bounds and _costs as numpy reductions over the level axis (codesign b7b46ba)."""
     L = traffic.base.shape[1]
     moved = traffic.base[:, None, :] + traffic.gain[:, np.arange(L)[None, :], roles, :].sum(axis=2)
@@ -72,11 +73,11 @@ def _reference(macs, acc, traffic, roles):
 
 @pytest.mark.parametrize("double", [(False, True, True), (False, False, False), (True, True, True)])
 def test_rows_bounds_equal_the_reductions_bit_for_bit(double):
-    acc = _accelerator(double)
+    acc = three_level_accelerator(double)
     M, L = 50, 3
     traffic = Traffic(RNG.random((M, L)) * 1e6, -RNG.random((M, L, 3, L)) * 1e5,
                       RNG.integers(1, 10**6, size=M).astype(np.float64), RNG.integers(1, 64, size=(M, L)))
     roles = role_combinations(L, "any")
     energy, cycles = rows_bounds(np.float64(123456.0), acc, traffic, roles)
-    ref_energy, ref_cycles = _reference(np.float64(123456.0), acc, traffic, roles)
+    ref_energy, ref_cycles = rows_bounds_by_reduction(np.float64(123456.0), acc, traffic, roles)
     assert np.array_equal(energy, ref_energy) and np.array_equal(cycles, ref_cycles)

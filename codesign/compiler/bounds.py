@@ -89,10 +89,7 @@ def _distinct_children(coef: np.ndarray, groups: list[list[tuple[np.ndarray, np.
             terms = [(u, n) for u, n in terms if n.max() > 1]       # a term of factor 1 in every row counts 1
             if len(terms) == 1:
                 count = count * terms[0][1]
-            elif len(terms) == 2 and not any_steps:   # a row with one term unrolled: the pair count is its factor
-                (u, a), (v, b) = terms
-                count = count * _pair_count(u, a, v, b)
-            elif len(terms) > 2 and not any_steps:    # the two terms a row unrolls, when it unrolls just two
+            elif len(terms) >= 2 and not any_steps:   # the two terms a row unrolls, when it unrolls just two
                 u, n = np.stack([u for u, _ in terms]), np.stack([n for _, n in terms])       # [T, M]
                 live = n > 1
                 i, j = np.argmax(live, axis=0), len(terms) - 1 - np.argmax(live[::-1], axis=0)
@@ -106,7 +103,7 @@ def _distinct_children(coef: np.ndarray, groups: list[list[tuple[np.ndarray, np.
 
 def _pair_count(u: np.ndarray, a: np.ndarray, v: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distinct values of ``u*i + v*j`` (``0 <= i < a``, ``0 <= j < b``) for per-row steps ``u, v``
-    (:func:`_two_term_values`; a step of 0 counts as 1). ``b`` when ``a == 1``."""
+    (:func:`_two_term_values`; a step of 0 counts as 1)."""
     g = np.gcd(np.maximum(u, 1), np.maximum(v, 1))
     return a * b - np.maximum(0, a - v // g) * np.maximum(0, b - u // g)
 

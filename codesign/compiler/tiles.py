@@ -72,9 +72,10 @@ def coefficients(tensor: Tensor, n_dims: int) -> np.ndarray:
 
 
 ROWS_BY_ENTRY = 512
-"""Below this many results, a reduction along a short trailing axis is left to numpy (fewer calls);
-from it on, :func:`prod_over`, :func:`any_over` and :func:`tile_words` go entry by entry, several
-times faster on the thousands of rows a tiling batch has (``python benchmarks/short_axis.py``)."""
+"""Below this many results (twice as many for :func:`any_over` and :func:`tile_words`, whose numpy
+forms cost less), a reduction along a short trailing axis is left to numpy (fewer calls); from it
+on, they go entry by entry, several times faster on the thousands of rows a tiling batch has
+(``python benchmarks/short_axis.py``)."""
 
 
 def prod_over(a: np.ndarray, dims: np.ndarray | range | None = None) -> np.ndarray:
