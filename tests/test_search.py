@@ -212,6 +212,46 @@ def test_sigkill_loses_no_finished_trial(tmp_path: Path) -> None:
         assert t.state == TrialState.FAIL and t.user_attrs["reason"].startswith("interrupted"), number
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_keeps_every_finished_trial_and_the_same_command_resumes(tmp_path: Path, jobs: int) -> None:
+    """Ctrl-C (SIGINT to the terminal's foreground process group: the command and its workers)
+    fails the running trials as "interrupted by the user", keeps the finished ones, exits with
+    130 and a one-line message (no traceback); rerunning the same command resumes."""
+    journal = tmp_path / "j.log"
+    args = (TINY, "--runs-dir", tmp_path / "runs", "--storage", f"journal:{journal}", "--study", "c", "--jobs", jobs)
+    proc = subprocess.Popen([*CLI, *map(str, args), "--trials", "400", "-q"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    finished: list[FrozenTrial] = []
+    while len(finished) < 6:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the search made no progress"
+        time.sleep(0.05)
+        if journal.exists():
+            try:
+                finished = [t for t in trials_of(journal, "c") if t.state in FINISHED]
+            except KeyError:   # the study is not created yet
+                continue
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted: finished trials are saved" in err, err
+    at_stop = trials_of(journal, "c")
+    assert_consistent(at_stop)                 # nothing left RUNNING
+    stopped = [t for t in at_stop if t.user_attrs.get("reason") == "interrupted by the user"]
+    assert 1 <= len(stopped) <= jobs and all(t.state == TrialState.FAIL for t in stopped)
+    kept = {t.number: identity(t) for t in at_stop if t not in stopped}
+    assert len(kept) >= 6
+    assert len(read_csv(tmp_path / "runs" / "c" / "trials.csv")) == len(at_stop)   # written once more at the stop
+    target = len(at_stop) + 3
+    search(*args, "--trials", target, cwd=tmp_path)
+    after = trials_of(journal, "c")
+    assert_consistent(after)
+    assert len(after) in range(target, target + jobs)
+    for number, ident in kept.items():
+        assert identity(after[number]) == ident
+
+
 def test_running_trials_of_dead_workers_are_failed(tmp_path: Path) -> None:
     """A RUNNING trial of a dead process of this host is failed by the next run; a live one's is kept."""
     space = api.load_space(TINY)

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import optuna
@@ -32,6 +35,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState
 
 from codesign.flow import GaveUp, InfeasibleDesign, Verdict, display, evaluate_design
+from codesign.dse import visible
 from codesign.dse.progress import ProgressTracker, SearchProgress, objective_labels
 from codesign.dse.sampling import distributions, make_sampler, resolved_sampler_name
 from codesign.dse.seeds import enqueue_seed_designs
@@ -62,7 +66,8 @@ class SearchConfig:
     prune: bool = True              # give up designs dominated before they are fully mapped (analytical)
 
 
-def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Condition, ...]] | None = None) -> optuna.Trial:
+def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Condition, ...]] | None = None,
+                lag: int = 0) -> optuna.Trial:
     """Start a trial whose first storage write already names this process as its ``worker``.
 
     ``study.ask()`` writes the new trial first and the ``worker`` attribute after it: a process
@@ -75,29 +80,37 @@ def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Conditi
     (``conds``, :func:`~codesign.spec.params.conditions`) only when its condition holds for the
     values suggested before it, so a trial holds it exactly where it applies. If suggesting
     raises, the trial is recorded as FAIL before the error goes on.
+
+    With ``lag`` (``--jobs``, :func:`codesign.dse.visible.lag`), trial ``k`` first waits for the
+    trials numbered below ``k - lag`` and is sampled from a study holding just those: the trial's
+    ``study`` is then a :class:`~codesign.dse.visible.VisibleStudy`.
     """
     trial_id = claim_waiting_trial(study)
     if trial_id is None:
         template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
         trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
-    trial = optuna.Trial(study, trial_id)
     conds = conds or {}
     values: dict[str, object] = {}
     try:
+        view = study
+        if lag:
+            number = study._storage.get_trial_number_from_id(trial_id)
+            view = visible.VisibleStudy(study, visible.wait_for_earlier(study, number - lag))
+        trial = optuna.Trial(view, trial_id)
         for name, dist in dists.items():
             if name not in conds or applies(conds[name], values):
                 values[name] = suggest(trial, name, dist)
     except BaseException as exc:
-        abort_trial(study, trial, exc)
+        abort_trial(study, trial_id, exc)
         raise
     return trial
 
 
-def abort_trial(study: optuna.Study, trial: optuna.Trial, exc: BaseException) -> None:
-    """Record ``trial`` as FAIL because of ``exc`` (the caller re-raises it)."""
+def abort_trial(study: optuna.Study, trial_id: int, exc: BaseException) -> None:
+    """Record trial ``trial_id`` as FAIL because of ``exc`` (the caller re-raises it)."""
     reason = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else f"error: {type(exc).__name__}: {exc}"
-    trial.set_user_attr("reason", reason)
-    study.tell(trial, state=TrialState.FAIL)
+    study._storage.set_trial_user_attr(trial_id, "reason", reason)
+    study.tell(study._storage.get_trial_number_from_id(trial_id), state=TrialState.FAIL)
 
 
 def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> object:
@@ -156,22 +169,51 @@ def evaluate_trial(space: Space, base: Path, params: dict, fidelity: str = "anal
     return Outcome(values, violations, record)
 
 
+class Reuse:
+    """What a trial takes from finished ones: the outcome of a trial of the same design
+    (``known``, by :func:`design_key`) and, when pruning, the feasible front that gives a design
+    up (``give_up``). Fed finished trials in number order, each counted once."""
+
+    def __init__(self, space: Space, prune: bool) -> None:
+        self.tracker = ProgressTracker(space)
+        self.known: dict[tuple, FrozenTrial] = {}
+        self.prune = prune
+        self._looked: set[int] = set()
+
+    def add(self, finished: Sequence[FrozenTrial]) -> None:
+        self.tracker.update(finished)
+        for t in finished:
+            if t.number not in self._looked:
+                self._looked.add(t.number)
+                if reusable(t) and (self.prune or t.state != TrialState.PRUNED):
+                    self.known.setdefault(design_key(t.params), t)    # not pruned outcomes when not pruning
+
+    @property
+    def give_up(self) -> Verdict | None:
+        return self.tracker.dominated if self.prune else None
+
+
 def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fidelity: str = "analytical",
-              known: dict[tuple, FrozenTrial] | None = None, give_up: Verdict | None = None) -> FrozenTrial:
+              reuse: Reuse | None = None, lag: int = 0) -> FrozenTrial:
     """Run one trial to a recorded end state (COMPLETE, or FAIL or PRUNED with a reason).
 
-    A design the study has already evaluated (``known``: finished trials by :func:`design_key`;
-    samplers such as NSGA-II propose the same design again) is not evaluated again: evaluation is
-    deterministic, so the trial takes that trial's values, constraints and result, with the user
-    attribute ``same_as`` naming it.
+    A design the study has already evaluated (``reuse.known``; samplers such as NSGA-II propose
+    the same design again) is not evaluated again: evaluation is deterministic, so the trial
+    takes that trial's values, constraints and result, with the user attribute ``same_as``
+    naming it. With ``lag`` (:func:`start_trial`) ``reuse`` is first fed the trials this one may
+    see; otherwise the caller keeps it up to date.
     """
-    trial = start_trial(study, dists, conditions(space))
-    earlier = (known or {}).get(design_key(trial.params))
+    trial = start_trial(study, dists, conditions(space), lag)
+    if lag and reuse is not None:
+        assert isinstance(trial.study, visible.VisibleStudy)
+        reuse.add(trial.study.visible)
+    earlier = reuse.known.get(design_key(trial.params)) if reuse is not None else None
+    give_up = reuse.give_up if reuse is not None else None
     try:
         outcome = (evaluate_trial(space, base, trial.params, fidelity, give_up) if earlier is None
                    else outcome_of(earlier))
     except BaseException as exc:   # KeyboardInterrupt, SystemExit: evaluate_trial catches the rest
-        abort_trial(study, trial, exc)
+        abort_trial(study, trial._trial_id, exc)
         raise
     if earlier is not None:
         trial.set_user_attr("same_as", earlier.number)
@@ -230,8 +272,9 @@ def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
 
 def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
           on_progress: Callable[[SearchProgress], None] | None = None,
-          on_checkpoint: Callable[[optuna.Study], None] | None = None) -> None:
-    """Run trials until the study holds ``cfg.trials`` (finished or running) or the timeout passes.
+          on_checkpoint: Callable[[optuna.Study], None] | None = None, stop: EventType | None = None) -> None:
+    """Run trials until the study holds ``cfg.trials`` (finished or running), the timeout passes
+    or ``stop`` is set.
 
     After every trial: ``on_progress`` gets a snapshot, and ``on_checkpoint`` runs whenever the
     study's finished trials (from every worker) have passed another multiple of
@@ -240,21 +283,19 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
     """
     start = time.monotonic()
     dists = distributions(space)
-    tracker = ProgressTracker(space)
+    lag = visible.lag(cfg.jobs)
+    reuse = Reuse(space, cfg.prune and cfg.fidelity != "simulated")
+    tracker = ProgressTracker(space) if lag else reuse.tracker   # what is shown; with a lag, a trial sees less
     every = max(1, cfg.checkpoint_every)
-    known: dict[tuple, FrozenTrial] = {}       # reusable finished trials by design (run_trial)
-    looked: set[int] = set()                  # trial numbers already looked at for ``known``
     written: int | None = None
     cost, ended = 0.0, start    # duration and end of the last checkpoint
-    give_up = tracker.dominated if cfg.prune and cfg.fidelity != "simulated" else None
     while True:
         active = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
-        tracker.update(t for t in active if t.state in FINISHED)
-        for t in active:
-            if t.state in FINISHED and t.number not in looked:
-                looked.add(t.number)
-                if reusable(t) and (give_up is not None or t.state != TrialState.PRUNED):
-                    known.setdefault(design_key(t.params), t)    # not pruned outcomes when this run does not prune
+        finished = [t for t in active if t.state in FINISHED]
+        if lag:
+            tracker.update(finished)
+        else:
+            reuse.add(finished)
         if on_progress is not None:
             on_progress(tracker.snapshot(cfg.trials, time.monotonic() - start))
         if written is None:
@@ -269,20 +310,29 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         if cfg.timeout_s is not None and time.monotonic() - start >= cfg.timeout_s:
             break
-        run_trial(study, space, cfg.base, dists, cfg.fidelity, known, give_up)
+        if stop is not None and stop.is_set():
+            break
+        run_trial(study, space, cfg.base, dists, cfg.fidelity, reuse, lag)
 
 
-def _worker(space: Space, cfg: SearchConfig) -> None:
+def _worker(space: Space, cfg: SearchConfig, stop: EventType) -> None:
     """An extra worker process (``--jobs``): its own storage connection, the same study.
 
     The seed is shared: samplers are seeded per trial number (see
     :class:`~codesign.dse.sampling.TrialSeededSampler`), so workers still sample apart.
+    It starts with Ctrl-C ignored (:func:`run_search`) and takes it from here on: the running
+    trial is failed as "interrupted by the user" and the process ends quietly. ``stop`` (set by
+    the first process when it is interrupted) ends it before its next trial.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(cfg.run_dir, cfg.storage)
-    study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space),
-                       fidelity=cfg.fidelity)
-    _loop(study, space, cfg)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = open_storage(cfg.run_dir, cfg.storage)
+        study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space),
+                           fidelity=cfg.fidelity)
+        _loop(study, space, cfg, stop=stop)
+    except KeyboardInterrupt:
+        return
 
 
 def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchProgress], None] | None = None,
@@ -298,11 +348,23 @@ def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchPro
     if study is None:
         study = open_search(space, cfg)
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(space, cfg), daemon=True) for _ in range(1, cfg.jobs)]
-    for p in procs:
-        p.start()
+    stop = ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(space, cfg, stop), daemon=True) for _ in range(1, cfg.jobs)]
+    # a worker ignores Ctrl-C until it can fail its trial cleanly (a new interpreter keeps an ignored
+    # SIGINT ignored; _worker takes it back): one interrupted while still importing printed a traceback
+    quiet = procs and threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN) if quiet else None
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        if quiet:
+            signal.signal(signal.SIGINT, before)
     try:
         _loop(study, space, cfg, on_progress, on_checkpoint)
+    except BaseException:
+        stop.set()          # workers that did not get the Ctrl-C themselves end before their next trial
+        raise
     finally:
         for p in procs:
             p.join()

@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from codesign.errors import CodesignError
 from codesign.dse.sampler_options import build_sampler, optuna_samplers, sampler_call
+from codesign.dse.visible import VisibleStudy
 from codesign.spec.domains import Choice, Domain, Range
 from codesign.spec.params import grid_values, search_domains
 from codesign.spec.space import Space
@@ -99,6 +100,8 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
         for name, cache in self._caches.items():
             if type(getattr(self._inner, name, None)) is type(cache):
                 setattr(self._inner, name, cache)
+        if isinstance(study, VisibleStudy) and isinstance(self._inner, optuna.samplers.BaseGASampler):
+            self._inner.get_parent_population = _by_number(self._inner.get_parent_population)  # type: ignore[method-assign]
         self._inner.before_trial(study, trial)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -118,6 +121,19 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
 
     def reseed_rng(self) -> None:
         self._inner.reseed_rng()
+
+
+def _by_number(parents: Callable[[Study, int], list[FrozenTrial]]) -> Callable[[Study, int], list[FrozenTrial]]:
+    """A GA sampler's ``get_parent_population`` that lists the parents by trial number, as optuna
+    does when it reads them from its cache, also when they have just been selected (listed best
+    first): under ``--jobs`` each trial selects the parents of what it sees
+    (:class:`~codesign.dse.visible.VisibleStudy`), and whether one of its process's earlier trials
+    already did must not change their order, which the next selection's ties depend on."""
+
+    def get_parent_population(study: Study, generation: int) -> list[FrozenTrial]:
+        return sorted(parents(study, generation), key=lambda t: t.number)
+
+    return get_parent_population
 
 
 SEARCH_SPACE_CACHES = ("_search_space", "_group_decomposed_search_space", "_intersection_search_space")
