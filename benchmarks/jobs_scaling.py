@@ -11,7 +11,8 @@ per second over that span, the mean
 trial duration, the CPU seconds the processes used (``getrusage`` of the children), the time
 all processes waited for the journal's write lock and how many locked writes they made
 (measured by a ``sitecustomize`` hook on the search processes), and the load average before
-and after. Then trials/s per setting (mean over repeats) and the speedup. Last, what
+and after. Then trials/s per setting (mean over repeats), the speedup, and whether the runs of
+each setting drew the same trials (with ``--repeats 2`` or more). Last, what
 ``--jobs N``'s reproducibility costs (:mod:`codesign.dse.visible`: trial ``k`` waits for the
 trials numbered below ``k - lag``): the share of N workers' throughput a simulation keeps at
 several lags, replaying the trial durations of the ``--jobs 1`` run in number order (the "lag
@@ -120,6 +121,8 @@ def run(space: Path, trials: int, jobs: int, seed: int, runs: Path, study: str) 
     return {"jobs": jobs, "trials": len(done), "wall": wall, "span": span, "rate": len(done) / span,
             "per_trial": per_trial, "cpu": cpu, "lock_wait": lock_wait, "locks": acquisitions, "lag_wait": lag_wait,
             "durations": [(t.datetime_complete - t.datetime_start).total_seconds() for t in sorted(done, key=lambda t: t.number)],
+            "drawn": [(t.number, t.state.name, sorted(t.params.items()), t.values) for t in sorted(done, key=lambda t: t.number)
+                      if t.number < trials],
             "load_before": before_load, "load_after": load()}
 
 
@@ -164,6 +167,12 @@ def main() -> None:
     rate = {j: statistics.mean(r["rate"] for r in results if r["jobs"] == j) for j in (1, 2)}
     print(f"trials/s: --jobs 1 {rate[1]:.3f}, --jobs 2 {rate[2]:.3f}; speedup {rate[2] / rate[1]:.2f}x "
           f"(load average at the end {load()})")
+    for jobs in (1, 2):
+        drawn = [r["drawn"] for r in results if r["jobs"] == jobs]
+        if len(drawn) > 1:
+            same = all(d == drawn[0] for d in drawn)
+            print(f"--jobs {jobs}: the {len(drawn)} runs drew {'the same' if same else 'different'} trials "
+                  f"(number, state, parameters, values)")
     durations = next(r["durations"] for r in results if r["jobs"] == 1)
     print(f"simulated share of N workers' throughput kept at each visibility lag (the --jobs 1 run's "
           f"{len(durations)} trial durations; codesign's lag is 4N):")

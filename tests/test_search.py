@@ -171,21 +171,26 @@ def test_two_processes_share_one_study(tmp_path: Path) -> None:
     assert len(set(params)) == len(params), "the two processes sampled the same designs"
 
 
-def test_sigkill_loses_no_finished_trial(tmp_path: Path) -> None:
-    journal = tmp_path / "j.log"
-    args = (TINY, "--runs-dir", tmp_path / "runs", "--storage", f"journal:{journal}", "--study", "k")
-    proc = start(*args, "--trials", 400, cwd=tmp_path)
+def wait_until_finished(proc: subprocess.Popen, journal: Path, study: str, n: int) -> None:
+    """Wait (at most a minute) until the running search ``proc`` has finished ``n`` trials."""
     deadline = time.monotonic() + 60
     finished: list[FrozenTrial] = []
-    while len(finished) < 5:
+    while len(finished) < n:
         assert proc.poll() is None, proc.communicate()[1]
         assert time.monotonic() < deadline, "the search made no progress"
         time.sleep(0.05)
         if journal.exists():
             try:
-                finished = [t for t in trials_of(journal, "k") if t.state in FINISHED]
+                finished = [t for t in trials_of(journal, study) if t.state in FINISHED]
             except KeyError:   # the study is not created yet
                 continue
+
+
+def test_sigkill_loses_no_finished_trial(tmp_path: Path) -> None:
+    journal = tmp_path / "j.log"
+    args = (TINY, "--runs-dir", tmp_path / "runs", "--storage", f"journal:{journal}", "--study", "k")
+    proc = start(*args, "--trials", 400, cwd=tmp_path)
+    wait_until_finished(proc, journal, "k", 5)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     at_kill = trials_of(journal, "k")
@@ -221,17 +226,7 @@ def test_ctrl_c_keeps_every_finished_trial_and_the_same_command_resumes(tmp_path
     args = (TINY, "--runs-dir", tmp_path / "runs", "--storage", f"journal:{journal}", "--study", "c", "--jobs", jobs)
     proc = subprocess.Popen([*CLI, *map(str, args), "--trials", "400", "-q"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 60
-    finished: list[FrozenTrial] = []
-    while len(finished) < 6:
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, "the search made no progress"
-        time.sleep(0.05)
-        if journal.exists():
-            try:
-                finished = [t for t in trials_of(journal, "c") if t.state in FINISHED]
-            except KeyError:   # the study is not created yet
-                continue
+    wait_until_finished(proc, journal, "c", 6)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -250,6 +245,23 @@ def test_ctrl_c_keeps_every_finished_trial_and_the_same_command_resumes(tmp_path
     assert len(after) in range(target, target + jobs)
     for number, ident in kept.items():
         assert identity(after[number]) == ident
+
+
+def test_a_worker_the_interrupt_misses_finishes_its_trial_and_stops(tmp_path: Path) -> None:
+    """SIGINT to the first process alone (``kill -INT``): it fails its own trial and tells the
+    worker, which finishes the trial it is running and starts no other."""
+    journal = tmp_path / "j.log"
+    args = (TINY, "--runs-dir", tmp_path / "runs", "--storage", f"journal:{journal}", "--study", "m", "--jobs", 2)
+    proc = start(*args, "--trials", 400, cwd=tmp_path)
+    wait_until_finished(proc, journal, "m", 6)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    trials = trials_of(journal, "m")
+    assert_consistent(trials)
+    stopped = [t for t in trials if t.user_attrs.get("reason") == "interrupted by the user"]
+    assert len(stopped) == 1 and stopped[0].user_attrs["worker"].endswith(f":{proc.pid}")
+    assert len(trials) < 400
 
 
 def test_running_trials_of_dead_workers_are_failed(tmp_path: Path) -> None:

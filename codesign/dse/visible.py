@@ -14,9 +14,11 @@ one process, and the same command gives the same trials.
 
 The lag keeps the waits rare: a worker waits only when a trial ``lag`` numbers earlier is
 still running, i.e. when one trial outlasts about ``lag / N`` trials of every other worker.
-Simulated on 400 measured edge trial durations, 2 workers keep 97% of their throughput at a
-lag of 4 and 99.9% at 8; 4 workers 99% at 16 (docs/search.md). The sampler pays with a view
-``lag`` trials old, which a study of hundreds of trials does not feel.
+``python benchmarks/jobs_scaling.py --space spaces/edge.yaml --trials 200`` replays 200 edge
+trial durations: a lag of ``4N`` keeps 99.6% of 2 workers' throughput, 98.4% of 4 workers'
+and 90.9% of 8 workers' (a lag of ``N``: 88%, 71%, 54%); two real ``--jobs 2`` runs waited
+0.2-0.9 s in all (docs/search.md). The sampler pays with a view ``lag`` trials old, which a
+study of hundreds of trials does not feel.
 
 Only trials of this host are waited for (a local worker that died has its trial failed while
 waiting, :func:`~codesign.dse.storage.fail_stale_trials`); a trial of another machine sharing
