@@ -18,7 +18,7 @@ def search(
     trials: Annotated[Optional[int], typer.Option(help="Trials the study should hold (default: the space's search.trials).", min=1)] = None,
     timeout: Annotated[Optional[str], typer.Option(help="Stop starting trials after this long, e.g. 10min, 30s.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Sampler seed (default: the space's search.seed).")] = None,
-    jobs: Annotated[Optional[int], typer.Option(help="Worker processes on this machine.", min=1)] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Worker processes on this machine (the same command gives the same trials).", min=1)] = None,
     storage: Annotated[Optional[str], typer.Option(help="optuna storage URL (e.g. postgresql://...); default: journal under runs/<study>/.")] = None,
     study: Annotated[Optional[str], typer.Option(help="Study name (default: the space's name).")] = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run directories go.")] = Path("runs"),

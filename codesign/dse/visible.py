@@ -10,14 +10,17 @@ With ``--jobs N`` (N > 1) trial ``k`` instead sees exactly the trials numbered b
 (:func:`wait_for_earlier`), then its sampler gets a view of the study holding just them
 (:class:`VisibleStudy`) and the pruning front and reusable outcomes come from them too. What
 trial ``k`` samples and how it ends are then functions of ``k``, the seed and the space, as in
-one process, and the same command gives the same trials.
+one process, and the same command gives the same trials -- with the samplers seeded per trial
+(TPE, NSGA-II/III, random, GP). QMC, grid and CMA-ES keep one random stream or a counter in
+the study, and brute force reads the study's storage directly, so under ``--jobs`` their trials
+still follow the timing.
 
 The lag keeps the waits rare: a worker waits only when a trial ``lag`` numbers earlier is
 still running, i.e. when one trial outlasts about ``lag / N`` trials of every other worker.
 ``python benchmarks/jobs_scaling.py --space spaces/edge.yaml --trials 200`` replays 200 edge
-trial durations: a lag of ``4N`` keeps 99.6% of 2 workers' throughput, 98.4% of 4 workers'
-and 90.9% of 8 workers' (a lag of ``N``: 88%, 71%, 54%); two real ``--jobs 2`` runs waited
-0.2-0.9 s in all (docs/search.md). The sampler pays with a view ``lag`` trials old, which a
+trial durations: a lag of ``4N`` keeps 99.6% of 2 workers' throughput, 98.6% of 4 workers'
+and 91% of 8 workers' (a lag of ``N``: 88%, 71%, 54%); real ``--jobs 2`` runs of 200 trials
+waited 0.03-0.9 s in all (docs/search.md). The sampler pays with a view ``lag`` trials old, which a
 study of hundreds of trials does not feel.
 
 Only trials of this host are waited for (a local worker that died has its trial failed while
