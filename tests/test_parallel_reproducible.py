@@ -44,8 +44,7 @@ def test_two_runs_with_two_workers_give_the_same_trials(tmp_path: Path, sampler:
     assert [identity(t) for t in first] == [identity(t) for t in second]
     assert [t.user_attrs.get("reason") for t in first] == [t.user_attrs.get("reason") for t in second]
     assert len({t.user_attrs["worker"] for t in first}) == 2, "one worker ran every trial"
-    # the sampler learned: not every design after start-up is a fresh random draw of the first run's kind
-    assert len({tuple(sorted(t.params.items())) for t in first}) > 20
+    assert len({tuple(sorted(t.params.items())) for t in first}) > 20    # not one design over and over
 
 
 def study_with(states: list[TrialState], workers: list[str]) -> optuna.Study:

@@ -247,6 +247,35 @@ def test_ctrl_c_keeps_every_finished_trial_and_the_same_command_resumes(tmp_path
         assert identity(after[number]) == ident
 
 
+def test_a_journal_write_is_not_cut_by_ctrl_c(tmp_path: Path) -> None:
+    """A Ctrl-C during a journal append arrives after it (optuna's lock, interrupted inside its
+    release, failed with FileNotFoundError instead)."""
+    from codesign.dse.storage import interrupt_after, journal_storage
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt_after():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)                 # the signal is handled here, and held
+            done.append(True)
+    assert done == [True]
+    storage = journal_storage(tmp_path / "j.log")
+    study = optuna.create_study(storage=storage, study_name="w")
+    original = storage._backend._lock.release
+
+    def interrupted_release() -> None:      # Ctrl-C in the middle of releasing the lock
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        original()
+
+    storage._backend._lock.release = interrupted_release  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        study.add_trial(optuna.trial.create_trial(values=[1.0], params={}, distributions={}))
+    storage._backend._lock.release = original  # type: ignore[method-assign]
+    assert [t.values for t in load(tmp_path / "j.log", "w").trials] == [[1.0]]
+    assert not Path(f"{tmp_path / 'j.log'}.lock").exists()
+
+
 def test_a_worker_the_interrupt_misses_finishes_its_trial_and_stops(tmp_path: Path) -> None:
     """SIGINT to the first process alone (``kill -INT``): it fails its own trial and tells the
     worker, which finishes the trial it is running and starts no other."""

@@ -352,7 +352,7 @@ def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchPro
     procs = [ctx.Process(target=_worker, args=(space, cfg, stop), daemon=True) for _ in range(1, cfg.jobs)]
     # a worker ignores Ctrl-C until it can fail its trial cleanly (a new interpreter keeps an ignored
     # SIGINT ignored; _worker takes it back): one interrupted while still importing printed a traceback
-    quiet = procs and threading.current_thread() is threading.main_thread()
+    quiet = bool(procs) and threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGINT, signal.SIG_IGN) if quiet else None
     try:
         for p in procs:

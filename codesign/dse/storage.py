@@ -11,10 +11,14 @@ import importlib.util
 import json
 import os
 import random
+import signal
 import socket
+import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
@@ -95,7 +99,38 @@ def journal_storage(path: Path) -> JournalStorage:
     after :data:`LOCK_GRACE_S` without writes (optuna's default waits 30 s before every resume
     after a crash). The lock is optuna's own, so plain optuna processes can share the file."""
     lock = JournalFileSymlinkLock(str(path), grace_period=LOCK_GRACE_S)
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+    return JournalStorage(_JournalFile(str(path), lock_obj=lock))
+
+
+class _JournalFile(JournalFileBackend):
+    """optuna's journal file, with Ctrl-C held back while a write holds the lock.
+
+    Interrupted inside the lock's release, optuna's clean-up removes the released lock's file a
+    second time and raises ``FileNotFoundError`` instead of ``KeyboardInterrupt``: the search
+    then ended with a traceback (seen once in a test of Ctrl-C with two workers). Held back, the
+    interrupt arrives as soon as the write is done."""
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        with interrupt_after():
+            super().append_logs(logs)
+
+
+@contextmanager
+def interrupt_after() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives in the block until the block ends, then deliver it as
+    the handler in place would have (``KeyboardInterrupt`` by default). Only the main thread
+    receives signals; elsewhere the block just runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+        if held and callable(before):
+            before(signal.SIGINT, None)
 
 
 def signature(space: Space, distributions: dict, fidelity: str = "analytical") -> dict:
