@@ -253,11 +253,10 @@ def test_a_journal_write_is_not_cut_by_ctrl_c(tmp_path: Path) -> None:
     from codesign.dse.storage import interrupt_after, journal_storage
 
     done = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupt_after():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)                 # the signal is handled here, and held
-            done.append(True)
+    with pytest.raises(KeyboardInterrupt), interrupt_after():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)                 # the signal is handled here, and held
+        done.append(True)
     assert done == [True]
     storage = journal_storage(tmp_path / "j.log")
     study = optuna.create_study(storage=storage, study_name="w")
