@@ -120,9 +120,8 @@ def run(space: Path, trials: int, jobs: int, seed: int, runs: Path, study: str) 
     per_trial = statistics.mean((t.datetime_complete - t.datetime_start).total_seconds() for t in done)
     return {"jobs": jobs, "trials": len(done), "wall": wall, "span": span, "rate": len(done) / span,
             "per_trial": per_trial, "cpu": cpu, "lock_wait": lock_wait, "locks": acquisitions, "lag_wait": lag_wait,
-            "durations": [(t.datetime_complete - t.datetime_start).total_seconds() for t in sorted(done, key=lambda t: t.number)],
-            "drawn": [(t.number, t.state.name, sorted(t.params.items()), t.values) for t in sorted(done, key=lambda t: t.number)
-                      if t.number < trials],
+            "durations": [(t.datetime_complete - t.datetime_start).total_seconds() for t in done],    # by number
+            "drawn": [(t.number, t.state.name, sorted(t.params.items()), t.values) for t in done if t.number < trials],
             "load_before": before_load, "load_after": load()}
 
 
