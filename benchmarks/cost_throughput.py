@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import numpy as np
+from _machine import cpu_name  # benchmarks/, beside this script
 
 from codesign.cost.analytical import evaluate
 from codesign.cost.random_nest import random_nests
@@ -52,17 +52,6 @@ def find_layer(model: str, name: str) -> Layer:
         if layer.name == name:
             return layer
     raise SystemExit(f"{model} has no layer {name!r}")
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

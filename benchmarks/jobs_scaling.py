@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 import optuna
+from _machine import machine_line  # benchmarks/, beside this script
 from optuna.trial import TrialState
 
 from codesign.dse.storage import journal_storage
@@ -148,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+    print(machine_line())
     print(f"{args.space.name}: {args.trials} trials per run, seed {args.seed}; "
           f"{os.cpu_count()} CPUs, load average {load()} (1, 5, 15 min)")
     header = f"{'run':>3} {'jobs':>4} {'trials':>6} {'wall s':>7} {'span s':>7} {'trials/s':>8} {'s/trial':>7} " \

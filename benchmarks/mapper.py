@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import machine_line  # benchmarks/, beside this script
 
 from codesign.compiler.mapper import clear_cache, map_layer
 from codesign.compiler.mapping import MappingError
@@ -88,6 +89,7 @@ def main() -> None:
             pass
         warm.append((time.process_time() - start_cpu) * 1e3)
     ms, cpu_ms = np.array(times), np.array(cpu)
+    print(machine_line())
     print(f"hardware: {acc.rows}x{acc.cols} {acc.dataflow}, " + ", ".join(
         f"{lv.name} {lv.size_bytes or 'DRAM'}B" for lv in acc.levels) + f"; policy: {policy}")
     print(f"{len(ms)} unique layers of {', '.join(MODELS)}, each mapped cold")

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _machine import machine_line  # benchmarks/, beside this script
 from optuna.storages.journal import JournalFileBackend
 
 import codesign
@@ -131,6 +132,7 @@ def main() -> None:
 
     sampler = runner.resolved_sampler_name(space, args.trials)
     pruned = sum(t.state == "PRUNED" for t in result.trials)
+    print(machine_line())
     print(f"space {args.space}  trials {n} ({pruned} pruned)  sampler {sampler}  seed {args.seed}  "
           f"feasible Pareto designs {len(result.pareto)}")
     print(f"wall {wall:.2f} s   throughput {n / wall:.2f} trials/s   mean {wall / n * 1000:.0f} ms per trial\n")

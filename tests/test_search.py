@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from codesign import api
 from codesign.dse.pareto import pareto_mask
-from codesign.dse.runner import evaluate_trial
+from codesign.dse.runner import _start_within, evaluate_trial
 from codesign.spec.params import format_value
 
 DATA = Path(__file__).parent / "data"
@@ -320,9 +320,71 @@ def test_jobs_two_reaches_the_target(tmp_path: Path) -> None:
     search(TINY, "--runs-dir", tmp_path / "runs", "--trials", 20, "--jobs", 2, cwd=tmp_path)
     trials = trials_of(tmp_path / "runs" / "tiny" / "journal.log", "tiny")
     assert_consistent(trials)
-    assert 20 <= len(trials) <= 21
+    assert len(trials) == 20          # the two processes count and start trials in turn: no overshoot
     assert len({t.user_attrs["worker"] for t in trials}) == 2, "the second worker process ran no trial"
     assert len(read_csv(tmp_path / "runs" / "tiny" / "trials.csv")) == len(trials)
+
+
+class _NoLock:
+    """A lock that does not exclude (checks that the race below is real)."""
+
+    def acquire(self, timeout: float) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def _start_at_once(journal: str, go: object, budget: object, started: object) -> None:
+    from codesign.dse import runner
+
+    start = runner.new_trial
+
+    def slow_start(study: optuna.Study) -> int:   # between counting and starting: every process counts 5
+        time.sleep(0.5)
+        return start(study)
+
+    runner.new_trial = slow_start  # type: ignore[assignment]   # this forked process only
+    study = optuna.load_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal)))
+    go.wait()  # type: ignore[attr-defined]
+    if _start_within(study, 6, budget) is not None:  # type: ignore[arg-type]
+        started.put(os.getpid())  # type: ignore[attr-defined]
+
+
+def start_together(tmp_path: Path, budget: object, processes: int = 4) -> tuple[int, int]:
+    """``processes`` processes at a barrier each try to start the sixth trial of a five-trial study
+    under ``budget``, each taking 0.5 s between counting the trials and starting one: (how many
+    started one, the trials the study holds then)."""
+    import multiprocessing
+
+    tmp_path.mkdir()
+    journal = str(tmp_path / "race.log")
+    study = optuna.create_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal)))
+    for _ in range(5):
+        study.tell(study.ask(), 1.0)
+    ctx = multiprocessing.get_context("fork")
+    go, started = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_start_at_once, args=(journal, go, budget, started)) for _ in range(processes)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)
+    go.set()
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    n = 0
+    while not started.empty():
+        started.get()
+        n += 1
+    return n, len(optuna.load_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal))).trials)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks the racing processes")
+def test_workers_of_one_command_start_the_last_trial_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    assert start_together(tmp_path / "locked", multiprocessing.get_context("fork").Lock()) == (1, 6)
+    assert start_together(tmp_path / "unlocked", _NoLock()) == (4, 9)     # without it: every process starts one
 
 
 def test_unmappable_design_is_a_failed_trial(tmp_path: Path) -> None:

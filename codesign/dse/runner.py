@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event as EventType
+from multiprocessing.synchronize import Lock as LockType
 from pathlib import Path
 
 import optuna
@@ -46,6 +47,7 @@ from codesign.spec.space import Space
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 CHECKPOINT_EVERY = 10   # finished trials between two rewrites of the result files
 CHECKPOINT_SHARE = 0.05  # ... and at most this share of the time goes to rewriting them
+BUDGET_LOCK_WAIT_S = 10.0  # a worker waits at most this long for its turn to start a trial (then starts it anyway)
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,19 @@ class SearchConfig:
     prune: bool = True              # give up designs dominated before they are fully mapped (analytical)
 
 
+def new_trial(study: optuna.Study) -> int:
+    """The id of a trial this process starts: a queued one if any is left
+    (:func:`~codesign.dse.storage.claim_waiting_trial`), otherwise a new RUNNING trial created with
+    its ``worker`` attribute in the same write."""
+    trial_id = claim_waiting_trial(study)
+    if trial_id is None:
+        template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
+        trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
+    return trial_id
+
+
 def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Condition, ...]] | None = None,
-                lag: int = 0) -> optuna.Trial:
+                lag: int = 0, trial_id: int | None = None) -> optuna.Trial:
     """Start a trial whose first storage write already names this process as its ``worker``.
 
     ``study.ask()`` writes the new trial first and the ``worker`` attribute after it: a process
@@ -83,12 +96,11 @@ def start_trial(study: optuna.Study, dists: dict, conds: dict[str, tuple[Conditi
 
     With ``lag`` (``--jobs``, :func:`codesign.dse.visible.lag`), trial ``k`` first waits for the
     trials numbered below ``k - lag`` and is sampled from a study holding just those: the trial's
-    ``study`` is then a :class:`~codesign.dse.visible.VisibleStudy`.
+    ``study`` is then a :class:`~codesign.dse.visible.VisibleStudy`. ``trial_id``: a trial
+    :func:`new_trial` already started (by default it is started here).
     """
-    trial_id = claim_waiting_trial(study)
     if trial_id is None:
-        template = optuna.trial.create_trial(state=TrialState.RUNNING, user_attrs={"worker": worker_id()})
-        trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
+        trial_id = new_trial(study)
     conds = conds or {}
     values: dict[str, object] = {}
     try:
@@ -194,16 +206,16 @@ class Reuse:
 
 
 def run_trial(study: optuna.Study, space: Space, base: Path, dists: dict, fidelity: str = "analytical",
-              reuse: Reuse | None = None, lag: int = 0) -> FrozenTrial:
+              reuse: Reuse | None = None, lag: int = 0, trial_id: int | None = None) -> FrozenTrial:
     """Run one trial to a recorded end state (COMPLETE, or FAIL or PRUNED with a reason).
 
     A design the study has already evaluated (``reuse.known``; samplers such as NSGA-II propose
     the same design again) is not evaluated again: evaluation is deterministic, so the trial
     takes that trial's values, constraints and result, with the user attribute ``same_as``
     naming it. With ``lag`` (:func:`start_trial`) ``reuse`` is first fed the trials this one may
-    see; otherwise the caller keeps it up to date.
+    see; otherwise the caller keeps it up to date. ``trial_id``: see :func:`start_trial`.
     """
-    trial = start_trial(study, dists, conditions(space), lag)
+    trial = start_trial(study, dists, conditions(space), lag, trial_id)
     if lag and reuse is not None:
         assert isinstance(trial.study, visible.VisibleStudy)
         reuse.add(trial.study.visible)
@@ -272,9 +284,11 @@ def open_search(space: Space, cfg: SearchConfig) -> optuna.Study:
 
 def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
           on_progress: Callable[[SearchProgress], None] | None = None,
-          on_checkpoint: Callable[[optuna.Study], None] | None = None, stop: EventType | None = None) -> None:
+          on_checkpoint: Callable[[optuna.Study], None] | None = None, stop: EventType | None = None,
+          budget: LockType | None = None) -> None:
     """Run trials until the study holds ``cfg.trials`` (finished or running), the timeout passes
-    or ``stop`` is set.
+    or ``stop`` is set. ``budget``: the lock this command's processes share (``--jobs``) to count
+    the study's trials and start one in turn (:func:`_start_within`).
 
     After every trial: ``on_progress`` gets a snapshot, and ``on_checkpoint`` runs whenever the
     study's finished trials (from every worker) have passed another multiple of
@@ -312,17 +326,43 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         if stop is not None and stop.is_set():
             break
-        run_trial(study, space, cfg.base, dists, cfg.fidelity, reuse, lag)
+        trial_id = None
+        if budget is not None:
+            trial_id = _start_within(study, cfg.trials, budget)
+            if trial_id is None:
+                break
+        run_trial(study, space, cfg.base, dists, cfg.fidelity, reuse, lag, trial_id)
 
 
-def _worker(space: Space, cfg: SearchConfig, stop: EventType) -> None:
+def _start_within(study: optuna.Study, trials: int, budget: LockType) -> int | None:
+    """With ``budget`` held: start a trial (:func:`new_trial`) if the study holds fewer than
+    ``trials`` (finished or running), and return its id; ``None`` if it is full.
+
+    Counting and starting in turn keeps the worker processes of one command from starting the
+    last trials together and overshooting ``--trials``. A worker that has waited
+    :data:`BUDGET_LOCK_WAIT_S` (another one killed while holding the lock) goes on without it.
+    Processes of other commands or machines do not share the lock: with them the study may
+    still overshoot by one trial per process.
+    """
+    held = budget.acquire(timeout=BUDGET_LOCK_WAIT_S)
+    try:
+        if len(study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))) >= trials:
+            return None
+        return new_trial(study)
+    finally:
+        if held:
+            budget.release()
+
+
+def _worker(space: Space, cfg: SearchConfig, stop: EventType, budget: LockType) -> None:
     """An extra worker process (``--jobs``): its own storage connection, the same study.
 
     The seed is shared: samplers are seeded per trial number (see
     :class:`~codesign.dse.sampling.TrialSeededSampler`), so workers still sample apart.
     It starts with Ctrl-C ignored (:func:`run_search`) and takes it from here on: the running
     trial is failed as "interrupted by the user" and the process ends quietly. ``stop`` (set by
-    the first process when it is interrupted) ends it before its next trial.
+    the first process when it is interrupted) ends it before its next trial; ``budget`` is the
+    lock the command's processes start trials under.
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -330,7 +370,7 @@ def _worker(space: Space, cfg: SearchConfig, stop: EventType) -> None:
         storage = open_storage(cfg.run_dir, cfg.storage)
         study = open_study(space, cfg.study, storage, make_sampler(space, cfg.sampler, cfg.seed), distributions(space),
                            fidelity=cfg.fidelity)
-        _loop(study, space, cfg, stop=stop)
+        _loop(study, space, cfg, stop=stop, budget=budget)
     except KeyboardInterrupt:
         return
 
@@ -348,8 +388,8 @@ def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchPro
     if study is None:
         study = open_search(space, cfg)
     ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
-    procs = [ctx.Process(target=_worker, args=(space, cfg, stop), daemon=True) for _ in range(1, cfg.jobs)]
+    stop, budget = ctx.Event(), (ctx.Lock() if cfg.jobs > 1 else None)
+    procs = [ctx.Process(target=_worker, args=(space, cfg, stop, budget), daemon=True) for _ in range(1, cfg.jobs)]
     # a worker ignores Ctrl-C until it can fail its trial cleanly (a new interpreter keeps an ignored
     # SIGINT ignored; _worker takes it back): one interrupted while still importing printed a traceback
     quiet = bool(procs) and threading.current_thread() is threading.main_thread()
@@ -361,7 +401,7 @@ def run_search(space: Space, cfg: SearchConfig, on_progress: Callable[[SearchPro
         if quiet:
             signal.signal(signal.SIGINT, before)
     try:
-        _loop(study, space, cfg, on_progress, on_checkpoint)
+        _loop(study, space, cfg, on_progress, on_checkpoint, budget=budget)
     except BaseException:
         stop.set()          # workers that did not get the Ctrl-C themselves end before their next trial
         raise
