@@ -344,17 +344,17 @@ def _start_at_once(journal: str, go: object, budget: object, started: object) ->
         time.sleep(0.5)
         return start(study)
 
-    runner.new_trial = slow_start  # type: ignore[assignment]   # this forked process only
+    runner.new_trial = slow_start  # type: ignore[assignment]   # in this racing process only
     study = optuna.load_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal)))
-    go.wait()  # type: ignore[attr-defined]
+    go.wait()  # type: ignore[attr-defined]   # a barrier: every process is ready, then all go
     if _start_within(study, 6, budget) is not None:  # type: ignore[arg-type]
         started.put(os.getpid())  # type: ignore[attr-defined]
 
 
 def start_together(tmp_path: Path, budget: object, processes: int = 4) -> tuple[int, int]:
-    """``processes`` processes at a barrier each try to start the sixth trial of a five-trial study
-    under ``budget``, each taking 0.5 s between counting the trials and starting one: (how many
-    started one, the trials the study holds then)."""
+    """``processes`` processes leave a barrier together and each try to start the sixth trial of a
+    five-trial study under ``budget``, each taking 0.5 s between counting the trials and starting
+    one: (how many started one, the trials the study holds then)."""
     import multiprocessing
 
     tmp_path.mkdir()
@@ -362,13 +362,11 @@ def start_together(tmp_path: Path, budget: object, processes: int = 4) -> tuple[
     study = optuna.create_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal)))
     for _ in range(5):
         study.tell(study.ask(), 1.0)
-    ctx = multiprocessing.get_context("fork")
-    go, started = ctx.Event(), ctx.Queue()
+    ctx = multiprocessing.get_context("spawn")
+    go, started = ctx.Barrier(processes), ctx.Queue()
     procs = [ctx.Process(target=_start_at_once, args=(journal, go, budget, started)) for _ in range(processes)]
     for p in procs:
         p.start()
-    time.sleep(1.0)
-    go.set()
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
@@ -379,11 +377,10 @@ def start_together(tmp_path: Path, budget: object, processes: int = 4) -> tuple[
     return n, len(optuna.load_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal))).trials)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forks the racing processes")
 def test_workers_of_one_command_start_the_last_trial_once(tmp_path: Path) -> None:
     import multiprocessing
 
-    assert start_together(tmp_path / "locked", multiprocessing.get_context("fork").Lock()) == (1, 6)
+    assert start_together(tmp_path / "locked", multiprocessing.get_context("spawn").Lock()) == (1, 6)
     assert start_together(tmp_path / "unlocked", _NoLock()) == (4, 9)     # without it: every process starts one
 
 
