@@ -347,7 +347,7 @@ def _start_at_once(journal: str, go: object, budget: object, started: object) ->
     runner.new_trial = slow_start  # type: ignore[assignment]   # in this racing process only
     study = optuna.load_study(study_name="race", storage=JournalStorage(JournalFileBackend(journal)))
     go.wait()  # type: ignore[attr-defined]   # a barrier: every process is ready, then all go
-    if _start_within(study, 6, budget) is not None:  # type: ignore[arg-type]
+    if _start_within(study, 6, budget)[0] is not None:  # type: ignore[arg-type]
         started.put(os.getpid())  # type: ignore[attr-defined]
 
 
@@ -382,6 +382,24 @@ def test_workers_of_one_command_start_the_last_trial_once(tmp_path: Path) -> Non
 
     assert start_together(tmp_path / "locked", multiprocessing.get_context("spawn").Lock()) == (1, 6)
     assert start_together(tmp_path / "unlocked", _NoLock()) == (4, 9)     # without it: every process starts one
+
+
+def test_a_lock_its_holder_died_with_delays_but_does_not_stop_a_worker(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from codesign.dse import runner
+
+    monkeypatch.setattr(runner, "BUDGET_LOCK_WAIT_S", 0.2)
+    lock = multiprocessing.get_context("spawn").Lock()
+    lock.acquire()                   # as a worker killed while holding it leaves it
+    study = optuna.create_study(study_name="held", storage=JournalStorage(JournalFileBackend(str(tmp_path / "j.log"))))
+    for _ in range(5):
+        study.tell(study.ask(), 1.0)
+    trial_id, taken = _start_within(study, 6, lock)
+    assert not taken and trial_id is not None
+    assert len(study.trials) == 6 and study.trials[5].state == TrialState.RUNNING
+    assert _start_within(study, 6, lock) == (None, False)       # full: nothing more started
 
 
 def test_unmappable_design_is_a_failed_trial(tmp_path: Path) -> None:

@@ -328,27 +328,30 @@ def _loop(study: optuna.Study, space: Space, cfg: SearchConfig,
             break
         trial_id = None
         if budget is not None:
-            trial_id = _start_within(study, cfg.trials, budget)
+            trial_id, taken = _start_within(study, cfg.trials, budget)
+            if not taken:
+                budget = None       # its holder died holding it: start trials without it from now on
             if trial_id is None:
                 break
         run_trial(study, space, cfg.base, dists, cfg.fidelity, reuse, lag, trial_id)
 
 
-def _start_within(study: optuna.Study, trials: int, budget: LockType) -> int | None:
+def _start_within(study: optuna.Study, trials: int, budget: LockType) -> tuple[int | None, bool]:
     """With ``budget`` held: start a trial (:func:`new_trial`) if the study holds fewer than
-    ``trials`` (finished or running), and return its id; ``None`` if it is full.
+    ``trials`` (finished or running). Returns its id (``None`` if the study is full) and whether
+    the lock was taken.
 
     Counting and starting in turn keeps the worker processes of one command from starting the
     last trials together and overshooting ``--trials``. A worker that has waited
-    :data:`BUDGET_LOCK_WAIT_S` (another one killed while holding the lock) goes on without it.
-    Processes of other commands or machines do not share the lock: with them the study may
-    still overshoot by one trial per process.
+    :data:`BUDGET_LOCK_WAIT_S` for the lock (another one was killed while holding it) goes on
+    without it. Processes of other commands or machines do not share the lock: with them the
+    study may still overshoot by one trial per process.
     """
     held = budget.acquire(timeout=BUDGET_LOCK_WAIT_S)
     try:
         if len(study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))) >= trials:
-            return None
-        return new_trial(study)
+            return None, held
+        return new_trial(study), held
     finally:
         if held:
             budget.release()
