@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -217,6 +218,17 @@ def test_sigkill_loses_no_finished_trial(tmp_path: Path) -> None:
         assert t.state == TrialState.FAIL and t.user_attrs["reason"].startswith("interrupted"), number
 
 
+@pytest.fixture
+def interruptible() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in this process and in the processes it starts, even when
+    the test run was started with SIGINT ignored (a shell's background job is): an ignored signal
+    stays ignored across ``exec``, a handled one starts as the default, which Python handles."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("interruptible")
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_ctrl_c_keeps_every_finished_trial_and_the_same_command_resumes(tmp_path: Path, jobs: int) -> None:
     """Ctrl-C (SIGINT to the terminal's foreground process group: the command and its workers)
@@ -247,6 +259,7 @@ def test_ctrl_c_keeps_every_finished_trial_and_the_same_command_resumes(tmp_path
         assert identity(after[number]) == ident
 
 
+@pytest.mark.usefixtures("interruptible")
 def test_a_journal_write_is_not_cut_by_ctrl_c(tmp_path: Path) -> None:
     """A Ctrl-C during a journal append arrives after it (optuna's lock, interrupted inside its
     release, failed with FileNotFoundError instead)."""
@@ -275,6 +288,7 @@ def test_a_journal_write_is_not_cut_by_ctrl_c(tmp_path: Path) -> None:
     assert not Path(f"{tmp_path / 'j.log'}.lock").exists()
 
 
+@pytest.mark.usefixtures("interruptible")
 def test_a_worker_the_interrupt_misses_finishes_its_trial_and_stops(tmp_path: Path) -> None:
     """SIGINT to the first process alone (``kill -INT``): it fails its own trial and tells the
     worker, which finishes the trial it is running and starts no other."""
