@@ -21,7 +21,7 @@ on the same space with EDP as its one objective, as in DOSA's comparison.
 
 Usage::
 
-    python benchmarks/search_quality.py                # both parts, full budgets (about 25 min on 2 cores)
+    python benchmarks/search_quality.py                # both parts, full budgets (about 3 min on the 2-core machine of docs/search.md)
     python benchmarks/search_quality.py --quick        # a few minutes: fewer seeds and a smaller EDP budget
     python benchmarks/search_quality.py --table runs/bench-cache/bench-small-<key>.npz   # reuse an enumeration
     python benchmarks/search_quality.py --part front   # only the enumerable space
