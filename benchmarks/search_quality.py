@@ -283,15 +283,16 @@ def part_edp(seeds: list[int], trials: int, workers: int, which: str = "both") -
     """Best feasible EDP, the default sampler against random search, per seed: on the edge space as
     it is (objectives latency, energy, area) and on the same space with EDP as its one objective."""
     with tempfile.TemporaryDirectory() as tmp:
-        spaces = [(EDGE, "objectives latency, energy, area"), (edp_variant(Path(tmp)), "objective edp alone")]
-        spaces = spaces if which == "both" else spaces[:1] if which == "as-is" else spaces[1:]
-        runs = [(path, what, resolved_sampler_name(codesign.load_space(path), trials)) for path, what in spaces]
-        jobs = [(str(path), s, seed, trials) for path, _, auto in runs for seed in seeds for s in (auto, "random")]
+        spaces = {"as-is": (EDGE, "objectives latency, energy, area"),
+                  "edp": (edp_variant(Path(tmp)), "objective edp alone")}
+        runs = [(str(path), what, resolved_sampler_name(codesign.load_space(path), trials))
+                for key, (path, what) in spaces.items() if which in (key, "both")]
+        jobs = [(path, s, seed, trials) for path, _, auto in runs for seed in seeds for s in (auto, "random")]
         ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             results = list(pool.map(_edp_run, jobs))
-    for k, (path, what, auto) in enumerate(runs):
-        mine = results[k * 2 * len(seeds):(k + 1) * 2 * len(seeds)]
+    for path, what, auto in runs:
+        mine = [r for job, r in zip(jobs, results) if job[0] == path]
         best = {(s, seed): b for s, seed, b, _ in mine}
         seconds = sum(r[3] for r in mine) / (len(mine) * trials)
         print(f"\n{EDGE.name} ({what}): best EDP [J·s] of feasible designs, {trials} trials per run, "
